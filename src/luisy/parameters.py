@@ -1,0 +1,265 @@
+"""Task parameters: typed, with defaults and significance, parsed from CLI strings and JSON.
+
+One class per type with these conversions, so a value means the same whether it comes from
+Python, a command line or a Prefect parameter form:
+
+- ``normalize(value)``: an accepted Python or JSON value -> the canonical, hashable value
+  (strings are parsed, so a JSON form may send ``"2024-01"`` for a month);
+- ``parse(text)``: a command-line string -> canonical value;
+- ``serialize(value)``: canonical value -> the string used in task names and file names;
+- ``to_json(value)``: canonical value -> a JSON value (Prefect parameters, the plan artifact).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from luisy.date_interval import DateInterval
+
+_counter = itertools.count()
+
+
+class _NoDefault:
+    def __repr__(self) -> str:
+        return "<no default>"
+
+
+NO_DEFAULT: Any = _NoDefault()
+
+
+class Parameter:
+    """A string parameter (any value given in Python is kept as it is), luigi style."""
+
+    json_schema: dict[str, Any] = {"type": "string"}
+
+    def __init__(
+        self,
+        default: Any = NO_DEFAULT,
+        significant: bool = True,
+        description: str | None = None,
+        positional: bool = True,
+        **_luigi_options: Any,
+    ):
+        self._order = next(_counter)
+        self._default = default
+        self.significant = significant
+        self.description = description
+        self.positional = positional
+
+    @property
+    def has_default(self) -> bool:
+        return self._default is not NO_DEFAULT
+
+    @property
+    def default(self) -> Any:
+        if self._default is NO_DEFAULT or self._default is None:
+            return self._default
+        return self.normalize(self._default)
+
+    def normalize(self, value: Any) -> Any:
+        return self.parse(value) if isinstance(value, str) else self._from_python(value)
+
+    def _from_python(self, value: Any) -> Any:
+        return value
+
+    def parse(self, text: str) -> Any:
+        return text
+
+    def serialize(self, value: Any) -> str:
+        return str(value)
+
+    def to_json(self, value: Any) -> Any:
+        if value is None or isinstance(value, (str, int, float, bool)):
+            return value
+        return self.serialize(value)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(default={self._default!r}, significant={self.significant})"
+
+
+class IntParameter(Parameter):
+    json_schema = {"type": "integer"}
+
+    def _from_python(self, value: Any) -> int:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError(f"expected an integer, got {value!r}")
+        return int(value)
+
+    def parse(self, text: str) -> int:
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise ValueError(f"expected an integer, got {text!r}") from None
+
+
+class FloatParameter(Parameter):
+    json_schema = {"type": "number"}
+
+    def _from_python(self, value: Any) -> float:
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number, got {value!r}")
+        return float(value)
+
+    def parse(self, text: str) -> float:
+        try:
+            return float(text.strip())
+        except ValueError:
+            raise ValueError(f"expected a number, got {text!r}") from None
+
+
+class BoolParameter(Parameter):
+    json_schema = {"type": "boolean"}
+    _TRUE = {"true", "1", "yes", "y", "on"}
+    _FALSE = {"false", "0", "no", "n", "off"}
+
+    def _from_python(self, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        raise ValueError(f"expected true or false, got {value!r}")
+
+    def parse(self, text: str) -> bool:
+        low = text.strip().lower()
+        if low in self._TRUE:
+            return True
+        if low in self._FALSE:
+            return False
+        raise ValueError(f"expected true or false, got {text!r}")
+
+
+class DateParameter(Parameter):
+    json_schema = {"type": "string", "format": "date"}
+
+    def _from_python(self, value: Any) -> dt.date:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        raise ValueError(f"expected a date, got {value!r}")
+
+    def parse(self, text: str) -> dt.date:
+        try:
+            return dt.date.fromisoformat(text.strip()[:10])
+        except ValueError:
+            raise ValueError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+    def serialize(self, value: dt.date) -> str:
+        return value.isoformat()
+
+
+class MonthParameter(DateParameter):
+    """A month, held as the date of its first day and written ``YYYY-MM``."""
+
+    json_schema = {"type": "string", "pattern": r"^\d{4}-\d{2}$"}
+
+    def _from_python(self, value: Any) -> dt.date:
+        return super()._from_python(value).replace(day=1)
+
+    def parse(self, text: str) -> dt.date:
+        try:
+            return dt.datetime.strptime(text.strip()[:7], "%Y-%m").date()
+        except ValueError:
+            raise ValueError(f"expected a month YYYY-MM, got {text!r}") from None
+
+    def serialize(self, value: dt.date) -> str:
+        return value.strftime("%Y-%m")
+
+
+class DateIntervalParameter(Parameter):
+    json_schema = {"type": "string"}
+
+    def _from_python(self, value: Any) -> DateInterval:
+        if isinstance(value, DateInterval):
+            return value
+        raise ValueError(f"expected a date interval, got {value!r}")
+
+    def parse(self, text: str) -> DateInterval:
+        return DateInterval.parse(text)
+
+
+def _freeze(value: Any) -> Any:
+    """Lists become tuples and dicts FrozenDicts, so parameter values hash."""
+    if isinstance(value, Mapping):
+        return FrozenDict({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+class FrozenDict(Mapping):
+    """An immutable, hashable dict: the value of a DictParameter."""
+
+    def __init__(self, data: Mapping):
+        self._data = dict(data)
+        self._hash: int | None = None
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(tuple(sorted(self._data.items(), key=lambda kv: repr(kv[0]))))
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"FrozenDict({self._data!r})"
+
+
+class _JSONParameter(Parameter):
+    _kind: type = list
+
+    def parse(self, text: str) -> Any:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"expected JSON ({self._kind.__name__}), got {text!r}: {exc}") from None
+        return self._from_python(value)
+
+    def _from_python(self, value: Any) -> Any:
+        if not isinstance(value, self._accepts()):
+            raise ValueError(f"expected a {self._kind.__name__}, got {value!r}")
+        return _freeze(value)
+
+    def _accepts(self) -> tuple[type, ...]:
+        return (list, tuple)
+
+    def serialize(self, value: Any) -> str:
+        return json.dumps(_thaw(value), sort_keys=True, default=str)
+
+    def to_json(self, value: Any) -> Any:
+        return _thaw(value)
+
+
+class ListParameter(_JSONParameter):
+    json_schema = {"type": "array"}
+
+
+class TupleParameter(_JSONParameter):
+    json_schema = {"type": "array"}
+    _kind = tuple
+
+
+class DictParameter(_JSONParameter):
+    json_schema = {"type": "object"}
+    _kind = dict
+
+    def _accepts(self) -> tuple[type, ...]:
+        return (Mapping,)

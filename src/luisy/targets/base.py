@@ -1,0 +1,92 @@
+"""The target interface, after Kedro's ``AbstractDataset``: one public API, small hooks.
+
+Subclasses implement ``_read``, ``_write``, ``_exists`` and ``_remove``; the public methods add
+what every target needs the same way: atomic writes for local files and errors that name the
+file or table.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any
+
+from luisy.errors import TargetError
+
+if TYPE_CHECKING:
+    from luisy.tasks.base import Task
+
+
+class Target(ABC):
+    file_ending: str = ""
+    #: True when the target holds pandas data (SparkTask converts Spark frames before writing)
+    requires_pandas: bool = False
+
+    @classmethod
+    @abstractmethod
+    def for_task(cls, task: Task, **kwargs: Any) -> Target:
+        """The target a task writes to, from the task's dirs and file name."""
+
+    @property
+    @abstractmethod
+    def path(self) -> str:
+        """Where it lives; for tables an identifier under the working dir (1.x hash file key)."""
+
+    @property
+    def location(self) -> str:
+        """What users are shown in messages: a file path or a table name."""
+        return self.path
+
+    def exists(self) -> bool:
+        return self._exists()
+
+    def read(self) -> Any:
+        try:
+            return self._read()
+        except TargetError:
+            raise
+        except FileNotFoundError as exc:
+            raise TargetError(f"cannot read {self.location}: it does not exist") from exc
+        except Exception as exc:
+            raise TargetError(f"cannot read {self.location}: {type(exc).__name__}: {exc}") \
+                from exc
+
+    def write(self, obj: Any) -> None:
+        try:
+            self._write(obj)
+        except TargetError:
+            raise
+        except Exception as exc:
+            raise TargetError(f"cannot write {self.location}: {type(exc).__name__}: {exc}") \
+                from exc
+
+    def remove(self) -> None:
+        self._remove()
+
+    def make_dir(self, path: str) -> None:
+        """luisy 1.x hook; directories are created by the atomic write now."""
+
+    @abstractmethod
+    def _read(self) -> Any: ...
+
+    @abstractmethod
+    def _write(self, obj: Any) -> None: ...
+
+    @abstractmethod
+    def _exists(self) -> bool: ...
+
+    @abstractmethod
+    def _remove(self) -> None: ...
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.location!r})"
+
+
+class CloudTarget(Target):
+    """Data that lives off this machine (tables, blob storage); its ``path`` is only a key."""
+
+    def __init__(self, outdir: str | None = None, **kwargs: Any):
+        self.outdir = outdir or ""
+        self.kwargs = kwargs
+
+    @classmethod
+    def for_task(cls, task: Task, **kwargs: Any) -> Target:
+        return cls(outdir=task.get_outdir(), **kwargs)

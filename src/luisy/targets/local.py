@@ -1,0 +1,211 @@
+"""Targets on the local file system (or a mounted one such as ``/dbfs``).
+
+Each file format is a pair ``_dump(obj, path)`` / ``_load(path)``; writes go through
+:func:`~luisy.targets.atomic.atomic_path`. Keyword options of the decorator go to pandas.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import pickle
+import re
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from luisy.targets.atomic import TMP_MARKER, _remove, atomic_path
+from luisy.targets.base import Target
+
+if TYPE_CHECKING:
+    from luisy.tasks.base import Task
+
+
+class LocalTarget(Target):
+    """A file at ``path``; subclasses say how to dump and load it."""
+
+    requires_pandas = True
+
+    def __init__(self, path: str, **kwargs: Any):
+        self._path = os.fspath(path)
+        self.kwargs = kwargs
+
+    @classmethod
+    def for_task(cls, task: Task, **kwargs: Any) -> Target:
+        return cls(path=task.get_outfile(), **kwargs)
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def _exists(self) -> bool:
+        return os.path.exists(self._path)
+
+    def _remove(self) -> None:
+        _remove(self._path)
+
+    def _write(self, obj: Any) -> None:
+        with atomic_path(self._path) as tmp:
+            self._dump(obj, tmp)
+
+    def _read(self) -> Any:
+        return self._load(self._path)
+
+    def _dump(self, obj: Any, path: str) -> None:
+        raise NotImplementedError(f"{type(self).__name__} cannot be written")
+
+    def _load(self, path: str) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} cannot be read")
+
+    def is_folder(self) -> bool:
+        return not os.path.splitext(self._path)[1]
+
+
+def _require_frame(obj: Any, target: Target) -> pd.DataFrame:
+    if not isinstance(obj, pd.DataFrame):
+        raise TypeError(f"{type(target).__name__} needs a pandas DataFrame, got "
+                        f"{type(obj).__name__}")
+    return obj
+
+
+class PickleTarget(LocalTarget):
+    file_ending = "pkl"
+    requires_pandas = False
+
+    def _dump(self, obj: Any, path: str) -> None:
+        with open(path, "wb") as fh:
+            pickle.dump(obj, fh, protocol=self.kwargs.get("protocol", pickle.HIGHEST_PROTOCOL))
+
+    def _load(self, path: str) -> Any:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+
+
+class CSVTarget(LocalTarget):
+    file_ending = "csv"
+    _shared = ("sep", "encoding", "decimal", "quotechar", "compression")
+
+    def _dump(self, obj: Any, path: str) -> None:
+        opts = {"index": False, **{k: v for k, v in self.kwargs.items() if k in self._shared}}
+        opts.update(self.kwargs.get("write_kwargs", {}))
+        _require_frame(obj, self).to_csv(path, **opts)
+
+    def _load(self, path: str) -> Any:
+        opts = {k: v for k, v in self.kwargs.items() if k != "write_kwargs"}
+        return pd.read_csv(path, **opts)
+
+
+class JSONTarget(LocalTarget):
+    file_ending = "json"
+    requires_pandas = False
+
+    def _dump(self, obj: Any, path: str) -> None:
+        if not isinstance(obj, (dict, list)):
+            raise TypeError(f"JSONTarget needs a dict or list, got {type(obj).__name__}")
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, indent=self.kwargs.get("indent", 4), default=str)
+
+    def _load(self, path: str) -> Any:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+
+
+class XLSXTarget(LocalTarget):
+    file_ending = "xlsx"
+
+    def _dump(self, obj: Any, path: str) -> None:
+        _require_frame(obj, self).to_excel(path, **self.kwargs.get("write_kwargs", {}))
+
+    def _load(self, path: str) -> Any:
+        opts = {k: v for k, v in self.kwargs.items() if k != "write_kwargs"}
+        return pd.read_excel(path, **opts)
+
+
+class HDFTarget(LocalTarget):
+    file_ending = "hdf"
+
+    def _dump(self, obj: Any, path: str) -> None:
+        key = self.kwargs.get("key", "data")
+        _require_frame(obj, self).to_hdf(path, key=key, **self.kwargs.get("write_kwargs", {}))
+
+    def _load(self, path: str) -> Any:
+        opts = {k: v for k, v in self.kwargs.items() if k not in ("write_kwargs",)}
+        opts.setdefault("key", "data")
+        return pd.read_hdf(path, **opts)
+
+
+class FeatherTarget(LocalTarget):
+    file_ending = "feather"
+
+    def _dump(self, obj: Any, path: str) -> None:
+        _require_frame(obj, self).to_feather(path, **self.kwargs.get("write_kwargs", {}))
+
+    def _load(self, path: str) -> Any:
+        opts = {k: v for k, v in self.kwargs.items() if k != "write_kwargs"}
+        return pd.read_feather(path, **opts)
+
+
+class ParquetTarget(LocalTarget):
+    """One parquet file, written and read by pandas/pyarrow."""
+
+    file_ending = "parquet"
+
+    def _dump(self, obj: Any, path: str) -> None:
+        _require_frame(obj, self).to_parquet(path, **self.kwargs.get("write_kwargs", {}))
+
+    def _load(self, path: str) -> Any:
+        opts = {k: v for k, v in self.kwargs.items() if k != "write_kwargs"}
+        return pd.read_parquet(path, **opts)
+
+
+def read_parquet_dir(path: str) -> pd.DataFrame:
+    """All parquet parts of a folder as one pandas frame, without Spark."""
+    parts = sorted(
+        f for f in glob.glob(os.path.join(path, "**", "*.parquet"), recursive=True)
+        if TMP_MARKER not in f and not os.path.basename(f).startswith(("_", "."))
+    )
+    if not parts:
+        raise FileNotFoundError(f"no parquet parts in {path}")
+    frames = [pd.read_parquet(p) for p in parts]
+    non_empty = [f for f in frames if len(f)] or frames[:1]
+    return pd.concat(non_empty, ignore_index=True)
+
+
+class ParquetDirTarget(LocalTarget):
+    """A folder of parquet parts: written by Spark for Spark frames, read by pandas."""
+
+    file_ending = ""
+    requires_pandas = False
+
+    def _exists(self) -> bool:
+        return os.path.isdir(self._path)
+
+    def _dump(self, obj: Any, path: str) -> None:
+        if isinstance(obj, pd.DataFrame):
+            os.makedirs(path)
+            obj.to_parquet(os.path.join(path, "part-00000.parquet"), index=False)
+        else:  # a Spark frame: Spark writes the parts
+            obj.write.mode("overwrite").parquet(path)
+
+    def _load(self, path: str) -> Any:
+        return read_parquet_dir(path)
+
+
+class DirectoryTarget(LocalTarget):
+    """A folder of input files read one by one with a user's function (read-only)."""
+
+    file_ending = ""
+    read_file: Callable[[str], Any] | None = None
+    regex_pattern: str | None = None
+
+    def _exists(self) -> bool:
+        return os.path.isdir(self._path)
+
+    def _load(self, path: str) -> Iterator[Any]:
+        pattern = re.compile(self.regex_pattern or "")
+        for name in sorted(os.listdir(path)):
+            if pattern.search(name):
+                content = type(self).read_file(os.path.join(path, name))
+                if content is not None:
+                    yield content

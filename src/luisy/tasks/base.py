@@ -1,0 +1,390 @@
+"""The luisy task model: parameters, identity, wiring, outputs and the methods users call.
+
+Tasks are plain classes (no luigi): a metaclass collects their parameters and caches instances,
+so ``Interim(month=m)`` built twice is the same object and one node of the graph.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import weakref
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from luisy.config import Config
+from luisy.errors import ParameterError, TaskDefinitionError, TaskNotCompleteError
+from luisy.naming import file_ending_stripped, string_repr
+from luisy.parameters import NO_DEFAULT, Parameter
+from luisy.targets.base import Target
+from luisy.targets.local import PickleTarget
+
+
+def flatten(struct: Any) -> list:
+    """The leaves of a requires()/input() structure (a task, list, tuple or dict)."""
+    if struct is None:
+        return []
+    if isinstance(struct, dict):
+        return [leaf for v in struct.values() for leaf in flatten(v)]
+    if isinstance(struct, (list, tuple)):
+        return [leaf for v in struct for leaf in flatten(v)]
+    return [struct]
+
+
+def map_structure(fn: Any, struct: Any) -> Any:
+    if isinstance(struct, dict):
+        return {k: map_structure(fn, v) for k, v in struct.items()}
+    if isinstance(struct, (list, tuple)):
+        return type(struct)(map_structure(fn, v) for v in struct)
+    return fn(struct)
+
+
+class TaskMeta(type):
+    """Collects parameters at class creation and caches instances by parameter values."""
+
+    def __new__(mcs, name: str, bases: tuple, namespace: dict) -> TaskMeta:
+        cls = super().__new__(mcs, name, bases, namespace)
+        cls._instance_cache = weakref.WeakValueDictionary()
+        cls._cache_lock = threading.Lock()
+        return cls
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Task:
+        values = cls._resolve_params(args, kwargs)
+        try:
+            key: Any = tuple(values.items())
+            hash(key)
+        except TypeError:
+            key = None
+        if key is not None:
+            with cls._cache_lock:
+                inst = cls._instance_cache.get(key)
+                if inst is None:
+                    inst = cls._create(values)
+                    cls._instance_cache[key] = inst
+            return inst
+        return cls._create(values)
+
+    def _create(cls, values: dict[str, Any]) -> Task:
+        inst = cls.__new__(cls)
+        inst._set_params(values)
+        inst.__init__()
+        return inst
+
+
+class Task(metaclass=TaskMeta):
+    """A unit of the pipeline: parameters in, one output target, ``run()`` in between."""
+
+    target_cls: ClassVar[type[Target]] = PickleTarget
+    target_kwargs: ClassVar[dict[str, Any]] = {}
+    layer: ClassVar[str | None] = None
+    project_name: ClassVar[str | None] = None
+    # Prefect knobs, per class (see luisy.prefect_options)
+    retries: ClassVar[int] = 0
+    retry_delay_seconds: ClassVar[float] = 0
+    timeout_seconds: ClassVar[float | None] = None
+    tags: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if not hasattr(self, "param_kwargs"):  # subclass __init__ called directly
+            self._set_params(type(self)._resolve_params(args, kwargs))
+
+    # ----------------------------------------------------------------- parameters
+    @classmethod
+    def get_params(cls) -> list[tuple[str, Parameter]]:
+        """(name, Parameter) in declaration order, inherited ones first."""
+        cached = cls.__dict__.get("_params_cache")
+        if cached is not None:
+            return cached
+        found: dict[str, Parameter] = {}
+        for klass in reversed(cls.__mro__):
+            for name, value in vars(klass).items():
+                if isinstance(value, Parameter):
+                    found[name] = value
+                elif name in found and not isinstance(value, Parameter):
+                    del found[name]
+        params = sorted(found.items(), key=lambda kv: kv[1]._order)
+        cls._params_cache = params
+        return params
+
+    @classmethod
+    def get_param_names(cls, include_significant: bool = False) -> list[str]:
+        """Significant parameter names (all of them with ``include_significant=True``), as luigi."""
+        return [n for n, p in cls.get_params() if include_significant or p.significant]
+
+    @classmethod
+    def get_task_family(cls) -> str:
+        return cls.__name__
+
+    @classmethod
+    def _resolve_params(cls, args: tuple, kwargs: dict) -> dict[str, Any]:
+        params = cls.get_params()
+        family = cls.get_task_family()
+        positional = [n for n, p in params if p.positional]
+        if len(args) > len(positional):
+            raise ParameterError(family, None, f"takes {len(positional)} positional "
+                                 f"parameters, got {len(args)}")
+        given = dict(zip(positional, args))
+        for name in kwargs:
+            if name in given:
+                raise ParameterError(family, name, "given twice")
+        given.update(kwargs)
+        names = {n for n, _ in params}
+        unknown = sorted(set(given) - names)
+        if unknown:
+            raise ParameterError(family, unknown[0], f"unknown parameter; known: "
+                                 f"{', '.join(sorted(names)) or 'none'}")
+        values = {}
+        for name, param in params:
+            if name in given:
+                raw = given[name]
+                if raw is None:
+                    values[name] = None
+                    continue
+                try:
+                    values[name] = param.normalize(raw)
+                except (ValueError, TypeError) as exc:
+                    raise ParameterError(family, name, str(exc)) from None
+            elif param.has_default:
+                try:
+                    values[name] = param.default
+                except (ValueError, TypeError) as exc:
+                    raise ParameterError(family, name, f"bad default: {exc}") from None
+            else:
+                raise ParameterError(family, name, "missing value (no default)")
+        return values
+
+    @classmethod
+    def from_str_params(cls, params: dict[str, str]) -> Task:
+        """An instance from command-line strings."""
+        parsed = {}
+        lookup = dict(cls.get_params())
+        for name, text in params.items():
+            if name not in lookup:
+                raise ParameterError(cls.get_task_family(), name, "unknown parameter")
+            try:
+                parsed[name] = lookup[name].parse(text)
+            except ValueError as exc:
+                raise ParameterError(cls.get_task_family(), name, str(exc)) from None
+        return cls(**parsed)
+
+    def _set_params(self, values: dict[str, Any]) -> None:
+        self.param_kwargs = values
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+        sig = tuple((n, values[n]) for n, p in self.get_params() if p.significant)
+        self._identity = (type(self), sig)
+        lookup = dict(self.get_params())
+        shown = ", ".join(
+            f"{n}={'None' if v is None else lookup[n].serialize(v)}" for n, v in sig
+        )
+        self.task_id = f"{self.get_task_family()}({shown})"
+
+    def to_str_params(self, only_significant: bool = False) -> dict[str, str]:
+        return {
+            n: p.serialize(self.param_kwargs[n])
+            for n, p in self.get_params()
+            if (p.significant or not only_significant) and self.param_kwargs[n] is not None
+        }
+
+    def clone(self, cls: type[Task] | None = None, **kwargs: Any) -> Task:
+        """An instance of ``cls`` (default: own class) sharing the parameters it knows."""
+        cls = cls or type(self)
+        names = {n for n, _ in cls.get_params()}
+        values = {n: v for n, v in self.param_kwargs.items() if n in names}
+        values.update(kwargs)
+        return cls(**values)
+
+    # ------------------------------------------------------------------ identity
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Task) and self._identity == other._identity
+
+    def __hash__(self) -> int:
+        try:
+            return hash(self._identity)
+        except TypeError:
+            return hash(self.task_id)
+
+    def __repr__(self) -> str:
+        return self.task_id
+
+    __str__ = __repr__
+
+    # -------------------------------------------------------------------- wiring
+    def requires(self) -> Any:
+        return []
+
+    def deps(self) -> list[Task]:
+        return flatten(self.requires())
+
+    def input(self) -> Any:
+        return map_structure(lambda t: t.output(), self.requires())
+
+    def run(self) -> None:
+        raise NotImplementedError(f"{self.task_id}: run() is not implemented")
+
+    # ------------------------------------------------------------------- outputs
+    def get_project_name(self) -> str:
+        if self.project_name:
+            return self.project_name
+        module = type(self).__module__
+        if module == "__main__":
+            main = getattr(sys.modules["__main__"], "__file__", None) or "main"
+            return os.path.splitext(os.path.basename(main))[0]
+        top = module.split(".")[0]
+        if top == "luisy":
+            raise TaskDefinitionError(
+                f"{self.get_task_family()}: cannot derive a project name from module "
+                f"'{module}'; use @luisy.project_name('...')"
+            )
+        return top
+
+    def get_sub_dir(self) -> str:
+        return ""
+
+    def get_outdir(self) -> str:
+        parts = [Config().working_dir]
+        if self.layer:
+            parts += [self.get_project_name(), self.layer]
+        return os.path.join(*parts, self.get_sub_dir())
+
+    def get_file_name(self) -> str:
+        """The luisy default (``@auto_filename``): ``<Family>_<p1>=<v1>_...`` over all params."""
+        return auto_file_name(self, (), False)
+
+    def get_outfile(self) -> str:
+        ending = self.target_cls.file_ending
+        name = file_ending_stripped(self.get_file_name(), ending)
+        return os.path.join(self.get_outdir(), f"{name}.{ending}" if ending else name)
+
+    def output(self) -> Target | None:
+        cached = self.__dict__.get("_output")
+        if cached is None:
+            cached = self.target_cls.for_task(self, **self.target_kwargs)
+            self._output = cached
+        return cached
+
+    def output_location(self) -> str:
+        out = self.output()
+        return out.location if out is not None else "(no output)"
+
+    # ------------------------------------------------------------ user methods
+    @property
+    def logger(self) -> logging.Logger | logging.LoggerAdapter:
+        """Prefect's run logger inside a task run, a plain logger elsewhere."""
+        from luisy.logs import task_logger
+
+        return task_logger(self)
+
+    def complete(self) -> bool:
+        from luisy.plan import is_complete
+
+        return is_complete(self)
+
+    def read(self) -> Any:
+        if not self.complete():
+            raise TaskNotCompleteError(
+                f"{self.task_id}: output {self.output_location()} is missing or outdated; "
+                f"build it first, or use {self.get_task_family()}.get_related_instances() "
+                "to find instances already built"
+            )
+        return self.output().read()
+
+    def write(self, obj: Any) -> None:
+        self.output().write(obj)
+
+    def read_input(self) -> Any:
+        return map_structure(lambda target: target.read(), self.input())
+
+    def clean(self) -> None:
+        self.logger.info("Cleaning %s", self.task_id)
+        out = self.output()
+        if out is not None:
+            out.remove()
+
+    def visualize(self, ax: Any = None, unique_children: bool = True,
+                  parameters_to_exclude: tuple = ()) -> Any:
+        from luisy.visualize import visualize_task
+
+        return visualize_task(self, ax=ax, unique_children=unique_children,
+                              parameters_to_exclude=parameters_to_exclude)
+
+    @classmethod
+    def get_related_instances(cls) -> list[Task]:
+        from luisy.discovery import related_instances
+
+        return related_instances(cls)
+
+
+def auto_file_name(task: Task, excl_params: tuple, excl_none: bool) -> str:
+    name = task.get_task_family()
+    for pname in sorted(task.get_param_names()):
+        if pname in excl_params:
+            continue
+        value = task.param_kwargs[pname]
+        if excl_none and value is None:
+            continue
+        param = dict(task.get_params())[pname]
+        shown = "None" if value is None else (
+            string_repr(value) if isinstance(value, (tuple, list, dict)) or
+            hasattr(value, "items") else string_repr(param.serialize(value)))
+        name += f"_{pname}={shown}"
+    return name
+
+
+class ExternalTask(Task):
+    """Data produced outside the pipeline: never run, never cleaned, missing data is reported."""
+
+    def run(self) -> None:
+        raise TaskDefinitionError(f"{self.task_id} is external and cannot run")
+
+    def clean(self) -> None:
+        raise ValueError(f"{self.task_id}: external tasks cannot be cleaned")
+
+
+class WrapperTask(Task):
+    """Groups tasks; it has no output of its own and reads as its inputs."""
+
+    def output(self) -> None:
+        return None
+
+    def run(self) -> None:
+        return None
+
+    def clean(self) -> None:
+        return None
+
+    def read(self) -> Any:
+        return map_structure(lambda t: t.read(), self.requires())
+
+    def download(self) -> None:
+        return None
+
+    def upload(self, overwrite: bool = False) -> None:
+        return None
+
+
+class ConcatenationTask(Task):
+    """``pandas.concat`` of all inputs, then ``preprocess(df)``, then write."""
+
+    def preprocess(self, df: pd.DataFrame) -> pd.DataFrame:
+        return df
+
+    def run(self) -> None:
+        frames = []
+        for target in flatten(self.input()):
+            self.logger.info("Read %s", target.location)
+            frames.append(target.read())
+        self.write(self.preprocess(pd.concat(frames)))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SparkTask":  # luisy 1.x import path; pyspark stays optional
+        from luisy.tasks.spark import SparkTask
+
+        return SparkTask
+    raise AttributeError(name)
+
+
+__all__ = ["Task", "ExternalTask", "WrapperTask", "ConcatenationTask", "flatten"]
