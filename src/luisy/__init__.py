@@ -44,7 +44,7 @@ _LAZY = {
     "azure_blob_storage_input": ("luisy.spark.decorators", "azure_blob_storage_input"),
     "azure_blob_storage_output": ("luisy.spark.decorators", "azure_blob_storage_output"),
     "build": ("luisy.runner", "build"),
-    "plan": ("luisy.plan", "make_plan"),
+    "plan": ("luisy.planner", "make_plan"),
 }
 
 

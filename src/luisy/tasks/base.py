@@ -5,6 +5,7 @@ so ``Interim(month=m)`` built twice is the same object and one node of the graph
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import sys
@@ -259,11 +260,13 @@ class Task(metaclass=TaskMeta):
         return os.path.join(self.get_outdir(), f"{name}.{ending}" if ending else name)
 
     def output(self) -> Target | None:
+        # cached per working dir: Config is process-wide and may change after the task is built
+        working_dir = Config().get_param("working_dir")
         cached = self.__dict__.get("_output")
-        if cached is None:
-            cached = self.target_cls.for_task(self, **self.target_kwargs)
+        if cached is None or cached[0] != working_dir:
+            cached = (working_dir, self.target_cls.for_task(self, **self.target_kwargs))
             self._output = cached
-        return cached
+        return cached[1]
 
     def output_location(self) -> str:
         out = self.output()
@@ -278,7 +281,7 @@ class Task(metaclass=TaskMeta):
         return task_logger(self)
 
     def complete(self) -> bool:
-        from luisy.plan import is_complete
+        from luisy.planner import is_complete
 
         return is_complete(self)
 
@@ -326,9 +329,15 @@ def auto_file_name(task: Task, excl_params: tuple, excl_none: bool) -> str:
         if excl_none and value is None:
             continue
         param = dict(task.get_params())[pname]
-        shown = "None" if value is None else (
-            string_repr(value) if isinstance(value, (tuple, list, dict)) or
-            hasattr(value, "items") else string_repr(param.serialize(value)))
+        if value is None:
+            shown = "None"
+        elif isinstance(value, (tuple, list, dict)) or hasattr(value, "items"):
+            shown = string_repr(value)
+        elif isinstance(value, dt.date):
+            # luisy 1.x wrote str(value): a MonthParameter shows as YYYY-MM-01, as on disk
+            shown = value.isoformat()
+        else:
+            shown = string_repr(param.serialize(value))
         name += f"_{pname}={shown}"
     return name
 

@@ -1,0 +1,212 @@
+"""Run a plan as one Prefect flow run: one Prefect task run per luisy task that must run.
+
+The scheduler submits a task only when its upstreams are done, so no worker thread is parked
+waiting, and at most ``workers`` run at once. Upstream task runs are passed as ``wait_for``, so
+Prefect records the dependency edges. A failing task fails its task run (traceback in its logs);
+its downstream is never submitted and is reported as upstream-failed; independent branches
+finish.
+"""
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable
+from typing import Any
+
+from luisy.config import Config
+from luisy.errors import MissingExternalError
+from luisy.planner import Decision, Plan, Step, make_plan
+from luisy.summary import BuildSummary
+from luisy.tasks.base import Task, WrapperTask
+
+#: progress(event, step, seconds): event is "start", "done", "failed" or "upstream failed"
+Progress = Callable[[str, Step, float], None]
+
+
+class BuildFailed(Exception):
+    """Raised inside the flow so its run ends Failed when a task failed."""
+
+
+def build(
+    task: Task,
+    workers: int = 1,
+    *,
+    dry_run: bool | None = None,
+    hash_update_mode: bool | None = None,
+    progress: Progress | None = None,
+    task_runner: Any = None,
+    **config: Any,
+) -> BuildSummary:
+    """Plan ``task`` and everything it needs, then run what is not complete as a Prefect flow.
+
+    Keyword ``config`` goes to :class:`~luisy.config.Config` (``working_dir``,
+    ``cloud_mode``, ``spark``, ...). Returns a :class:`~luisy.summary.BuildSummary`; a
+    missing ExternalTask stops the build before anything runs.
+    """
+    cfg = Config()
+    cfg.update(config)
+    dry_run = cfg.get_param("dry_run") if dry_run is None else dry_run
+    hash_update_mode = (cfg.get_param("hash_update_mode") if hash_update_mode is None
+                        else hash_update_mode)
+    plan = make_plan(task)
+    summary = BuildSummary(plan=plan, dry_run=dry_run)
+    for step in plan.steps.values():
+        if step.decision is Decision.COMPLETE:
+            summary.already_done.add(step.task)
+        elif step.decision is Decision.NOT_NEEDED:
+            summary.not_needed.add(step.task)
+    missing = plan.missing_external()
+    if missing:
+        summary.missing_external.update(missing)
+        summary.errors.update({t: str(MissingExternalError({t: n})) for t, n in missing.items()})
+        return summary
+    if dry_run:
+        return summary
+    if hash_update_mode:
+        adopt_current_keys(plan, summary)
+        return summary
+    if plan.to_run:
+        run_flow(plan, summary, workers=workers, progress=progress, task_runner=task_runner)
+    return summary
+
+
+def adopt_current_keys(plan: Plan, summary: BuildSummary) -> None:
+    """Hash-update mode: record current keys for outputs that exist; run nothing."""
+    for step in plan.steps.values():
+        if step.store is not None and step.output_exists and step.decision in (
+                Decision.RUN, Decision.NOT_NEEDED):
+            step.store.record(step.rel_path, step.key.key, step.key.details(),
+                              step.key.fingerprint_details())
+            summary.adopted.add(step.task)
+    plan.stores.flush()
+
+
+def _run_name(parameters: dict[str, Any]) -> str:
+    return str(parameters["luisy_task"])
+
+
+class _Scheduler:
+    """Submits ready tasks to Prefect and reacts to each finished one."""
+
+    def __init__(self, plan: Plan, summary: BuildSummary, progress: Progress | None):
+        self.plan = plan
+        self.summary = summary
+        self.progress = progress or (lambda event, step, seconds: None)
+        self.steps = {s.task: s for s in plan.to_run}
+        self.waiting = {t: {d for d in s.deps if d in self.steps} for t, s in self.steps.items()}
+        self.futures: dict[Task, Any] = {}
+        self.started: dict[Task, float] = {}
+        self.finished: queue.SimpleQueue = queue.SimpleQueue()
+        self.prefect_tasks: dict[type, Any] = {}
+
+    def prefect_task(self, cls: type[Task]) -> Any:
+        found = self.prefect_tasks.get(cls)
+        if found is None:
+            from prefect import task as prefect_task
+            from prefect.cache_policies import NO_CACHE
+
+            found = prefect_task(
+                self.execute,
+                name=cls.get_task_family(),
+                task_run_name=_run_name,
+                retries=cls.retries,
+                retry_delay_seconds=cls.retry_delay_seconds,
+                timeout_seconds=cls.timeout_seconds,
+                tags=list(cls.tags),
+                cache_policy=NO_CACHE,
+                persist_result=False,
+                log_prints=True,
+            )
+            self.prefect_tasks[cls] = found
+        return found
+
+    def execute(self, luisy_task: Task) -> None:
+        """Body of one Prefect task run."""
+        step = self.steps[luisy_task]
+        luisy_task.logger.info("%s: %s", luisy_task, step.reason)
+        luisy_task.run()
+        if not isinstance(luisy_task, WrapperTask) and not luisy_task.output().exists():
+            raise RuntimeError(f"{luisy_task}: run() finished without writing its output "
+                               f"{step.location}")
+        if step.store is not None:
+            step.store.record(step.rel_path, step.key.key, step.key.details(),
+                              step.key.fingerprint_details())
+
+    def submit(self, task: Task) -> None:
+        step = self.steps[task]
+        self.started[task] = time.monotonic()
+        self.progress("start", step, 0.0)
+        future = self.prefect_task(type(task)).submit(
+            luisy_task=task, wait_for=[self.futures[d] for d in step.deps if d in self.futures]
+        )
+        self.futures[task] = future
+        future.add_done_callback(lambda f, t=task: self.finished.put(t))
+
+    def run(self) -> None:
+        in_flight = 0
+        for task, waiting in self.waiting.items():
+            if not waiting:
+                self.submit(task)
+                in_flight += 1
+        while in_flight:
+            task = self.finished.get()
+            in_flight -= 1
+            step = self.steps[task]
+            seconds = time.monotonic() - self.started[task]
+            future = self.futures[task]
+            future.wait()
+            state = future.state
+            if state.is_completed():
+                self.summary.completed.add(task)
+                self.progress("done", step, seconds)
+                for parent in self.plan.graph.dependents.get(task, ()):
+                    pending = self.waiting.get(parent)
+                    if pending is None or task not in pending:
+                        continue
+                    pending.discard(task)
+                    if not pending and parent not in self.summary.upstream_failed:
+                        self.submit(parent)
+                        in_flight += 1
+            else:
+                self.summary.failed.add(task)
+                self.summary.errors[task] = state.message or state.name
+                self.progress("failed", step, seconds)
+                for down in self.plan.graph.downstream(task):
+                    if down in self.steps and down not in self.summary.upstream_failed:
+                        self.summary.upstream_failed.add(down)
+                        self.progress("upstream failed", self.steps[down], 0.0)
+            self.plan.stores.flush_if_due()
+        self.plan.stores.flush()
+        if self.summary.failed:
+            raise BuildFailed(str(self.summary))
+
+
+def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
+             progress: Progress | None = None, task_runner: Any = None) -> None:
+    """Run the plan's ``run`` steps as one Prefect flow run named after the root task."""
+    from prefect import flow
+    from prefect.context import FlowRunContext
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    scheduler = _Scheduler(plan, summary, progress)
+    root = plan.root
+
+    def luisy_build() -> None:
+        ctx = FlowRunContext.get()
+        summary.flow_run_id = ctx.flow_run.id if ctx and ctx.flow_run else None
+        scheduler.run()
+
+    runner_flow = flow(
+        luisy_build,
+        name=root.get_task_family(),
+        flow_run_name=lambda: str(root),
+        task_runner=task_runner or ThreadPoolTaskRunner(max_workers=max(1, workers)),
+        persist_result=False,
+        validate_parameters=False,
+        log_prints=True,
+    )
+    try:
+        runner_flow(return_state=True)
+    finally:
+        plan.stores.flush()
+
