@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,26 +20,19 @@ def task_logger(task: Task) -> logging.Logger | logging.LoggerAdapter:
     return logging.getLogger(f"luisy.{task.get_task_family()}")
 
 
-@contextmanager
-def quiet_prefect_console() -> Iterator[None]:
+def quiet_prefect_console() -> None:
     """Keep Prefect's console lines (server start/stop, per-run state lines) off the terminal.
 
-    Only console handlers are raised to WARNING; the API handler still ships every run log to
-    the server, so the UI keeps the full story.
+    Only console handlers are raised to WARNING, for the rest of the process (the temporary
+    server says goodbye at exit); the API handler still ships every run log to the server, so
+    the UI keeps the full story.
     """
     from prefect.logging.configuration import setup_logging
     from prefect.logging.handlers import PrefectConsoleHandler
 
     setup_logging()
-    changed: list[tuple[logging.Handler, int]] = []
     names = [n for n in logging.root.manager.loggerDict if n.startswith("prefect")]
     for logger in [logging.getLogger(), *map(logging.getLogger, names)]:
         for handler in logger.handlers:
-            if isinstance(handler, PrefectConsoleHandler) and handler.level < logging.WARNING:
-                changed.append((handler, handler.level))
-                handler.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        for handler, level in changed:
-            handler.setLevel(level)
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.setLevel(max(handler.level, logging.WARNING))

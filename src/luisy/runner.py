@@ -43,12 +43,26 @@ def build(
     ``cloud_mode``, ``spark``, ...). Returns a :class:`~luisy.summary.BuildSummary`; a
     missing ExternalTask stops the build before anything runs.
     """
+    Config().update(config)
+    return execute_plan(make_plan(task), workers=workers, dry_run=dry_run,
+                        hash_update_mode=hash_update_mode, progress=progress,
+                        task_runner=task_runner)
+
+
+def execute_plan(
+    plan: Plan,
+    workers: int = 1,
+    *,
+    dry_run: bool | None = None,
+    hash_update_mode: bool | None = None,
+    progress: Progress | None = None,
+    task_runner: Any = None,
+) -> BuildSummary:
+    """Carry out a plan made by :func:`~luisy.planner.make_plan` (the CLI shows it first)."""
     cfg = Config()
-    cfg.update(config)
     dry_run = cfg.get_param("dry_run") if dry_run is None else dry_run
     hash_update_mode = (cfg.get_param("hash_update_mode") if hash_update_mode is None
                         else hash_update_mode)
-    plan = make_plan(task)
     summary = BuildSummary(plan=plan, dry_run=dry_run)
     for step in plan.steps.values():
         if step.decision is Decision.COMPLETE:
@@ -203,7 +217,7 @@ def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
         task_runner=task_runner or ThreadPoolTaskRunner(max_workers=max(1, workers)),
         persist_result=False,
         validate_parameters=False,
-        log_prints=True,
+        log_prints=False,  # the scheduler's progress lines go to the terminal, not the logs
     )
     try:
         runner_flow(return_state=True)

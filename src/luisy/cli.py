@@ -1,0 +1,164 @@
+"""The ``luisy`` command (luisy 1.x form) and ``build`` for Python callers.
+
+``luisy --module pkg.tasks TaskName --param value [--working-dir DIR] [--workers N]
+[--dry-run] [--no-ask] [--hash-update-mode]`` prints the plan, asks before replacing outdated
+outputs, then runs the plan as a Prefect flow and prints progress.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from luisy.config import Config
+from luisy.errors import LuisyError, MissingExternalError
+from luisy.parameters import BoolParameter
+from luisy.planner import Decision, Plan, Step, make_plan
+from luisy.runner import build, execute_plan
+from luisy.tasks.base import Task
+
+__all__ = ["build", "main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="luisy",
+        description="Plan and run a luisy pipeline as a Prefect flow. Task parameters follow "
+                    "the task name as --name value.",
+    )
+    p.add_argument("--module", required=True, help="module holding the task, e.g. pkg.tasks")
+    p.add_argument("task", help="task class name")
+    p.add_argument("--working-dir", help="root of all outputs (default: $WORKING_DIR)")
+    p.add_argument("--workers", type=int, default=1, help="tasks running at once")
+    p.add_argument("--dry-run", action="store_true", help="show the plan, run nothing")
+    p.add_argument("--no-ask", action="store_true", help="do not ask before replacing outputs")
+    p.add_argument("--hash-update-mode", action="store_true",
+                   help="accept the current code as the keys of existing outputs; run nothing")
+    p.add_argument("--download", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--upload", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--spark-block", help="name of a saved spark-session Prefect block")
+    p.add_argument("--show-complete", action="store_true",
+                   help="list complete tasks in the plan too")
+    return p
+
+
+def _task_params(task_cls: type[Task], extra: list[str]) -> dict[str, str]:
+    """``--name value`` pairs (``--flag`` alone for booleans) for the task's parameters."""
+    params = dict(task_cls.get_params())
+    values: dict[str, str] = {}
+    i = 0
+    while i < len(extra):
+        arg = extra[i]
+        if not arg.startswith("--"):
+            raise SystemExit(f"luisy: unexpected argument {arg!r}")
+        name, _, inline = arg[2:].partition("=")
+        name = name.replace("-", "_")
+        if name not in params:
+            known = ", ".join(f"--{n}" for n in params) or "none"
+            raise SystemExit(f"luisy: {task_cls.get_task_family()} has no parameter "
+                             f"--{name} (parameters: {known})")
+        if inline:
+            values[name] = inline
+        elif isinstance(params[name], BoolParameter) and (
+                i + 1 == len(extra) or extra[i + 1].startswith("--")):
+            values[name] = "true"
+        else:
+            i += 1
+            if i == len(extra):
+                raise SystemExit(f"luisy: --{name} needs a value")
+            values[name] = extra[i]
+        i += 1
+    return values
+
+
+def load_task(module: str, name: str, str_params: list[str]) -> Task:
+    sys.path.insert(0, os.getcwd())
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        raise SystemExit(f"luisy: cannot import module {module!r}: {exc}") from None
+    task_cls = getattr(mod, name, None)
+    if not (isinstance(task_cls, type) and issubclass(task_cls, Task)):
+        raise SystemExit(f"luisy: {module} has no task class {name!r}")
+    return task_cls.from_str_params(_task_params(task_cls, str_params))
+
+
+class ProgressPrinter:
+    """One line per task as it starts failing or finishes: ``[ 3/10] done   Task(...) 0.2s``."""
+
+    def __init__(self, total: int, out: TextIO):
+        self.total = total
+        self.finished = 0
+        self.out = out
+
+    def __call__(self, event: str, step: Step, seconds: float) -> None:
+        if event == "start":
+            return
+        self.finished += 1
+        timing = f"  {seconds:.2f}s" if event in ("done", "failed") else ""
+        width = len(str(self.total))
+        print(f"[{self.finished:>{width}}/{self.total}] {event:<15} {step.task}{timing}",
+              file=self.out, flush=True)
+
+
+def _confirm(plan: Plan, out: TextIO) -> bool:
+    replaced = [s for s in plan.to_run if s.output_exists]
+    if not replaced:
+        return True
+    print(f"{len(replaced)} outdated output(s) will be replaced:", file=out)
+    for s in replaced[:20]:
+        print(f"  {s.location}  ({s.reason})", file=out)
+    try:
+        answer = input("Continue? [y/N] ")
+    except EOFError:
+        print("No answer (no terminal): nothing was run. Use --no-ask to run without asking.",
+              file=out)
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    args, extra = _parser().parse_known_args(argv)
+    cfg = Config()
+    if args.working_dir:
+        cfg.set_param("working_dir", os.path.abspath(args.working_dir))
+    cfg.update({"dry_run": args.dry_run, "no_ask": args.no_ask,
+                "hash_update_mode": args.hash_update_mode, "download": args.download,
+                "upload": args.upload})
+    if args.spark_block:
+        cfg.set_param("spark_block", args.spark_block)
+    try:
+        task = load_task(args.module, args.task, extra)
+        plan = make_plan(task)
+    except LuisyError as exc:
+        print(f"luisy: {exc}", file=sys.stderr)
+        return 2
+    print(plan.format(show_complete=args.show_complete or len(plan.steps) <= 30), file=out)
+    missing = plan.missing_external()
+    if missing:
+        print(f"\nluisy: {MissingExternalError(missing)}", file=sys.stderr)
+        return 1
+    if args.dry_run or not (plan.to_run or args.hash_update_mode):
+        return 0
+    if not args.hash_update_mode and not args.no_ask and not _confirm(plan, out):
+        return 1
+    from luisy.logs import quiet_prefect_console
+
+    quiet_prefect_console()
+    summary = execute_plan(plan, workers=args.workers,
+                           progress=ProgressPrinter(len(plan.to_run), out))
+    if args.hash_update_mode:
+        print(f"Recorded current keys for {len(summary.adopted)} existing output(s).", file=out)
+    print(f"\n{summary}", file=out)
+    return 0 if summary.ok else 1
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+__all__ += ["load_task", "Decision"]
