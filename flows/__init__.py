@@ -1,0 +1,1 @@
+"""Example luisy pipelines, each exposed as a Prefect flow (see prefect.yaml)."""

@@ -1,0 +1,1 @@
+"""Monthly sales pipeline on the bundled sample data in ``flows/sales/data``."""
