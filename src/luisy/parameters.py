@@ -111,9 +111,14 @@ class FloatParameter(Parameter):
 
 
 class BoolParameter(Parameter):
+    """A bool; as in luigi, ``False`` is the implicit default."""
+
     json_schema = {"type": "boolean"}
     _TRUE = {"true", "1", "yes", "y", "on"}
     _FALSE = {"false", "0", "no", "n", "off"}
+
+    def __init__(self, default: Any = False, *args: Any, **kwargs: Any):
+        super().__init__(default, *args, **kwargs)
 
     def _from_python(self, value: Any) -> bool:
         if isinstance(value, bool):

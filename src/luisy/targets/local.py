@@ -203,8 +203,12 @@ class DirectoryTarget(LocalTarget):
         return os.path.isdir(self._path)
 
     def _load(self, path: str) -> Iterator[Any]:
+        names = sorted(os.listdir(path))  # now, so a missing folder fails in read()
+        return self._read_files(path, names)
+
+    def _read_files(self, path: str, names: list[str]) -> Iterator[Any]:
         pattern = re.compile(self.regex_pattern or "")
-        for name in sorted(os.listdir(path)):
+        for name in names:
             if pattern.search(name):
                 content = type(self).read_file(os.path.join(path, name))
                 if content is not None:

@@ -11,6 +11,7 @@ import os
 import sys
 import threading
 import weakref
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -22,14 +23,18 @@ from luisy.parameters import NO_DEFAULT, Parameter
 from luisy.targets.base import Target
 from luisy.targets.local import PickleTarget
 
+# like luigi, requires() may also return a set or yield its tasks (a generator): read as a list
+_AS_LIST = (set, frozenset, Iterator)
+
 
 def flatten(struct: Any) -> list:
-    """The leaves of a requires()/input() structure (a task, list, tuple or dict)."""
+    """The leaves of a requires()/input() structure: a task, or lists, tuples, sets, generators
+    and dicts of them."""
     if struct is None:
         return []
     if isinstance(struct, dict):
         return [leaf for v in struct.values() for leaf in flatten(v)]
-    if isinstance(struct, (list, tuple)):
+    if isinstance(struct, (list, tuple, *_AS_LIST)):
         return [leaf for v in struct for leaf in flatten(v)]
     return [struct]
 
@@ -39,6 +44,8 @@ def map_structure(fn: Any, struct: Any) -> Any:
         return {k: map_structure(fn, v) for k, v in struct.items()}
     if isinstance(struct, (list, tuple)):
         return type(struct)(map_structure(fn, v) for v in struct)
+    if isinstance(struct, _AS_LIST):
+        return [map_structure(fn, v) for v in struct]
     return fn(struct)
 
 

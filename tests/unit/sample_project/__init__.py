@@ -1,0 +1,1 @@
+"""A small luisy project used by the unit tests; its project name is ``sample_project``."""
