@@ -15,6 +15,7 @@ _ENV_DEFAULTS = {
     "azure_account_name": "LUISY_AZURE_ACCOUNT_NAME",
     "azure_account_key": "LUISY_AZURE_ACCOUNT_KEY",
     "azure_container_name": "LUISY_AZURE_CONTAINER_NAME",
+    "delta_storage": "LUISY_DELTA_STORAGE",
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -27,6 +28,9 @@ _DEFAULTS: dict[str, Any] = {
     "requirements_path": None,
     "spark": None,
     "spark_block": None,
+    # where Delta tables live: 'auto' (folders on the embedded engine, else the catalog),
+    # 'path' (folders under <working_dir>/.luisy-delta) or 'catalog'
+    "delta_storage": "auto",
     "cloud_mode": False,
     "azure_account_name": None,
     "azure_account_key": None,

@@ -1,0 +1,63 @@
+"""Errors of the Spark layer, and short, secret-free messages from Spark's long ones.
+
+Spark errors carry JVM stack traces (classic) or gRPC debug strings (Connect); luisy shows the
+first line, with any token scrubbed, so that a failing task names the table and the cause
+without pages of noise and without leaking credentials into Prefect logs.
+"""
+from __future__ import annotations
+
+import re
+
+from luisy.errors import LuisyError
+
+_TOKEN_PATTERNS = (
+    re.compile(r"(token=)[^;&\s'\"]+", re.IGNORECASE),
+    re.compile(r"(Bearer\s+)[A-Za-z0-9._\-]+", re.IGNORECASE),
+    re.compile(r"(authorization[\"']?\s*[:=]\s*[\"']?)[^\s'\",;]+", re.IGNORECASE),
+)
+
+
+class SparkSessionError(LuisyError):
+    """No Spark session could be had; the message names the engine and endpoint, never a token."""
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """``text`` with the given secrets and anything token-like replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    for pattern in _TOKEN_PATTERNS:
+        text = pattern.sub(r"\1***", text)
+    return text
+
+
+def short_message(exc: BaseException, *secrets: str | None, limit: int = 400) -> str:
+    """The first meaningful line of ``exc``: what a person needs, not the JVM stack."""
+    text = str(exc).strip() or type(exc).__name__
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # py4j puts "An error occurred while calling o95.save." before the real cause
+    first = next((line for line in lines if not line.startswith("An error occurred while")),
+                 lines[0])
+    first = first.lstrip(": ")
+    if len(first) > limit:
+        first = first[:limit] + "..."
+    return redact(f"{type(exc).__name__}: {first}", *secrets)
+
+
+def is_delta_missing(exc: BaseException) -> bool:
+    """True when the engine has no Delta Lake data source (classic Spark without the jars)."""
+    text = str(exc)
+    return ("DATA_SOURCE_NOT_FOUND" in text and "delta" in text.lower()) or (
+        "Failed to find data source: delta" in text)
+
+
+DELTA_MISSING_HINT = (
+    "Delta Lake is not available in this Spark session (classic Spark needs the delta-spark "
+    "jars, and they cannot be downloaded here). Fix: pip install delta-spark and build the "
+    "session with delta.configure_spark_with_delta_pip(builder) (needs Maven access), or put "
+    "the delta-spark and delta-storage jars on spark.jars with "
+    "spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension and "
+    "spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog; or use "
+    "luisy's embedded engine (leave Config 'spark' and 'spark_block' unset), which has Delta "
+    "built in."
+)

@@ -1,0 +1,264 @@
+"""The one place SparkTasks and Spark targets get their session from.
+
+:func:`get_spark` resolves, first hit wins, so that a session the user set up is never replaced
+by one luisy makes:
+
+1. ``Config().get_param('spark')``, set by the user (luisy 1.x's way);
+2. a session the user already started in this process: the thread's active one, else the
+   process default (Prefect runs tasks in worker threads, where no session is "active");
+3. the Prefect block named by ``Config().get_param('spark_block')``
+   (:class:`~luisy.spark.block.SparkSessionBlock`), cached per block name;
+4. the embedded engine: a pysail Spark Connect server in this process, started once, with
+   Delta support and no JVM, so that Spark pipelines run on a laptop or in CI as they are.
+
+pyspark is imported inside the functions only: ``import luisy`` must not need it.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from luisy.config import Config
+from luisy.spark.errors import SparkSessionError, short_message
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+logger = logging.getLogger(__name__)
+
+EMBEDDED_ENGINE = "embedded pysail"
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What luisy knows about a session it made: for logs and for the Delta table layout."""
+
+    engine: str
+    endpoint: str
+    #: Delta tables live as folders under the working dir, not in the engine's catalog
+    path_tables: bool = False
+
+
+_INFO: weakref.WeakKeyDictionary[Any, SessionInfo] = weakref.WeakKeyDictionary()
+_LOCK = threading.RLock()
+_EMBEDDED: dict[str, Any] = {}
+_BLOCK_SESSIONS: dict[str, Any] = {}
+
+
+def register_session(session: Any, engine: str, endpoint: str,
+                     path_tables: bool = False) -> Any:
+    """Remember that luisy made ``session``: it is then described by what luisy knew."""
+    _INFO[session] = SessionInfo(engine, endpoint, path_tables)
+    return session
+
+
+def get_spark() -> SparkSession:
+    """The Spark session for SparkTasks and Spark targets (see the module doc for the order)."""
+    config = Config()
+    configured = config.get_param("spark")
+    if configured is not None:
+        return configured
+    user_session = active_session()
+    if user_session is not None:
+        return user_session
+    block_name = config.get_param("spark_block")
+    if block_name:
+        return block_session(block_name)
+    return embedded_session()
+
+
+def is_usable(session: Any) -> bool:
+    """False for a session that was stopped (a stopped session cannot be revived)."""
+    if session is None:
+        return False
+    stopped = getattr(session, "is_stopped", None)  # Spark Connect
+    if stopped is not None:
+        return not stopped
+    context = getattr(session, "_sc", None)  # classic
+    return context is None or getattr(context, "_jsc", None) is not None
+
+
+def _user_candidates() -> list[Any]:
+    candidates: list[Any] = []
+    try:
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+    except ImportError:  # pyspark without the [connect] extra
+        ConnectSession = None
+    if ConnectSession is not None:
+        candidates.append(ConnectSession.getActiveSession())
+    try:
+        from pyspark import SparkContext
+        from pyspark.sql import SparkSession as ClassicSession
+    except ImportError:
+        return candidates
+    if getattr(SparkContext, "_active_spark_context", None) is not None:
+        # not getActiveSession(): once any Connect session exists pyspark redirects it there
+        candidates.append(getattr(ClassicSession, "_instantiatedSession", None))
+    if ConnectSession is not None:
+        candidates.append(getattr(ConnectSession, "_default_session", None))
+    return candidates
+
+
+def active_session() -> SparkSession | None:
+    """A usable session the user started in this process, or None.
+
+    Sessions luisy made itself (embedded, from a block) are left out: they are reached through
+    their own rule, so that a block configured later is not shadowed by an earlier session.
+    """
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return None
+    for session in _user_candidates():
+        if is_usable(session) and session not in _INFO:
+            return session
+    return None
+
+
+def block_session(name: str) -> SparkSession:
+    """The session of the Prefect block ``name`` (``my-block`` or ``spark-session/my-block``)."""
+    with _LOCK:
+        session = _BLOCK_SESSIONS.get(name)
+        if is_usable(session):
+            return session
+        from luisy.spark.block import SparkSessionBlock
+
+        try:
+            block = SparkSessionBlock.load(name)
+        except ValueError as exc:
+            raise SparkSessionError(
+                f"Config 'spark_block' names the Prefect block {name!r}, which could not be "
+                f"loaded: {short_message(exc)}") from None
+        session = block.get_session()
+        _BLOCK_SESSIONS[name] = session
+        return session
+
+
+# ---------------------------------------------------------------------------- embedded engine
+def embedded_session() -> SparkSession:
+    """A Spark Connect session on a pysail server in this process, started on first use.
+
+    One server per process; the client session is stopped before the server at exit, or the
+    client's own exit hook would hang retrying a server that is gone.
+    """
+    with _LOCK:
+        session = _EMBEDDED.get("session")
+        if is_usable(session):
+            return session
+        server = _EMBEDDED.get("server")
+        if server is None or not server.running:
+            server = _start_server()
+            _EMBEDDED["server"] = server
+        host, port = server.listening_address
+        url = f"sc://{host}:{port}"
+        from pyspark.sql import SparkSession
+
+        # the pyspark builder (not the Connect one) also switches pyspark.sql.functions to
+        # Connect mode, as any Spark Connect user expects
+        session = SparkSession.builder.remote(url).create()
+        _check_embedded(session)
+        register_session(session, EMBEDDED_ENGINE, url, path_tables=True)
+        _EMBEDDED["session"] = session
+        if not _EMBEDDED.get("atexit"):
+            atexit.register(stop_embedded)  # registered after the client's hooks: runs first
+            _EMBEDDED["atexit"] = True
+        logger.info("Started the embedded Spark engine (pysail) at %s", url)
+        return session
+
+
+def _start_server() -> Any:
+    try:
+        from pysail.spark import SparkConnectServer
+    except ImportError as exc:
+        raise SparkSessionError(
+            "No Spark session is configured and the embedded engine needs pysail: "
+            "pip install 'luisy[spark]', or set Config 'spark' / 'spark_block'") from exc
+    os.environ.setdefault("RUST_LOG", "error")  # pysail logs every session at INFO otherwise
+    server = SparkConnectServer(ip="127.0.0.1", port=0)
+    server.start(background=True)
+    return server
+
+
+def _check_embedded(session: Any) -> None:
+    """Fail now, with the fix, when pysail refuses this pyspark (it checks the version)."""
+    try:
+        session.sql("SELECT 1").collect()
+    except Exception as exc:
+        import pyspark
+
+        session.stop()
+        hint = ""
+        if "unsupported PySpark version" in str(exc):
+            hint = (f" pysail does not support pyspark {pyspark.__version__}; "
+                    "install a supported one: pip install 'pyspark[connect]>=4.0,<4.3'")
+        raise SparkSessionError(
+            f"The embedded Spark engine (pysail) did not answer: {short_message(exc)}.{hint}"
+        ) from None
+
+
+def stop_embedded() -> None:
+    """Stop the embedded client session, then its server (the order matters, see above)."""
+    with _LOCK:
+        session = _EMBEDDED.pop("session", None)
+        server = _EMBEDDED.pop("server", None)
+    if session is not None:
+        try:
+            session.stop()
+        except Exception:
+            logger.debug("stopping the embedded Spark session failed", exc_info=True)
+    if server is not None and server.running:
+        server.stop()
+
+
+def is_embedded(session: Any) -> bool:
+    info = _INFO.get(session)
+    return info is not None and info.engine == EMBEDDED_ENGINE
+
+
+# ------------------------------------------------------------------------------ description
+def session_info(session: Any) -> SessionInfo:
+    """What luisy recorded for ``session``, else what the session itself shows."""
+    info = _INFO.get(session)
+    if info is not None:
+        return info
+    client = getattr(session, "client", None)
+    if client is not None and hasattr(client, "_builder"):  # Spark Connect
+        builder = client._builder
+        endpoint = getattr(builder, "endpoint", None) or getattr(builder, "host", "?")
+        if type(builder).__name__.startswith("Databricks"):
+            url = getattr(builder, "url", None)
+            return SessionInfo("databricks", url.geturl() if url is not None else endpoint)
+        return SessionInfo("spark connect", f"sc://{endpoint}")
+    try:
+        master = session.sparkContext.master
+    except Exception:
+        master = "?"
+    return SessionInfo(f"classic Spark {getattr(session, 'version', '')}".strip(), master)
+
+
+def describe_session(session: Any) -> str:
+    """``"<engine> at <endpoint>"`` for logs; never contains a token."""
+    info = session_info(session)
+    return f"{info.engine} at {info.endpoint}"
+
+
+def uses_path_tables(session: Any) -> bool:
+    """Whether Delta tables are folders under the working dir for ``session``.
+
+    Config ``delta_storage`` ('path' or 'catalog') decides when set; on 'auto' the embedded
+    engine (its catalog lives in memory only) and blocks with ``delta_storage='path'`` use
+    folders, every other engine its catalog.
+    """
+    mode = Config().get_param("delta_storage") or "auto"
+    if mode not in ("auto", "path", "catalog"):
+        raise ValueError(f"Config 'delta_storage' must be 'auto', 'path' or 'catalog', "
+                         f"not {mode!r}")
+    if mode != "auto":
+        return mode == "path"
+    info = _INFO.get(session)
+    return bool(info and info.path_tables)

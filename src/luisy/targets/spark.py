@@ -1,0 +1,48 @@
+"""``SparkTarget``: the shared part of targets that Spark reads and writes (tables, blobs).
+
+Such targets hand out Spark frames, accept pandas frames too (converted with the target's
+session), and turn Spark's page-long errors into one line naming the table or URI.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from luisy.errors import TargetError
+from luisy.spark.errors import DELTA_MISSING_HINT, is_delta_missing, short_message
+from luisy.targets.base import CloudTarget
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+def is_spark_frame(obj: Any) -> bool:
+    """True for classic and Spark Connect frames, without importing pyspark for pandas data."""
+    module = type(obj).__module__
+    return module.startswith("pyspark.") and type(obj).__name__ == "DataFrame"
+
+
+class SparkTarget(CloudTarget):
+    """A target that lives where the Spark engine stores data; its ``path`` is only a key."""
+
+    @property
+    def spark(self) -> SparkSession:
+        from luisy.spark.session import get_spark
+
+        return get_spark()
+
+    def to_spark(self, obj: Any) -> DataFrame:
+        """``obj`` as a Spark frame: pandas frames are uploaded to the session."""
+        if is_spark_frame(obj):
+            return obj
+        import pandas as pd
+
+        if isinstance(obj, pd.DataFrame):
+            return self.spark.createDataFrame(obj)
+        raise TypeError(f"{type(self).__name__} needs a Spark or pandas DataFrame, got "
+                        f"{type(obj).__name__}")
+
+    def spark_error(self, action: str, exc: BaseException) -> TargetError:
+        """One line naming this target; the fix when the engine lacks Delta Lake."""
+        if is_delta_missing(exc):
+            return TargetError(f"cannot {action} {self.location}: {DELTA_MISSING_HINT}")
+        return TargetError(f"cannot {action} {self.location}: {short_message(exc)}")
