@@ -279,7 +279,7 @@ class _Closure:
             else:
                 self.add_library(obj.__name__)
             return
-        if isinstance(obj, type) or isinstance(obj, FunctionType):
+        if isinstance(obj, (type, FunctionType)):
             module = getattr(obj, "__module__", None) or ""
             if isinstance(obj, type) and issubclass(obj, self.task_base) and obj not in self.mro:
                 return  # another task: an upstream, keyed through the graph

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 
 def task_logger(task: Task) -> logging.Logger | logging.LoggerAdapter:
-    """Prefect's run logger inside a task run (its lines show in the UI), else ``luisy.<Family>``."""
+    """Prefect's run logger inside a run (its lines show in the UI), else ``luisy.<Family>``."""
     if "prefect.context" in sys.modules:
         from prefect.context import FlowRunContext, TaskRunContext
         from prefect.logging import get_run_logger

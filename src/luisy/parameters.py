@@ -235,7 +235,8 @@ class _JSONParameter(Parameter):
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"expected JSON ({self._kind.__name__}), got {text!r}: {exc}") from None
+            kind = self._kind.__name__
+            raise ValueError(f"expected JSON ({kind}), got {text!r}: {exc}") from None
         return self._from_python(value)
 
     def _from_python(self, value: Any) -> Any:

@@ -61,7 +61,7 @@ class Target(ABC):
     def remove(self) -> None:
         self._remove()
 
-    def make_dir(self, path: str) -> None:
+    def make_dir(self, path: str) -> None:  # noqa: B027 (a no-op hook kept for 1.x callers)
         """luisy 1.x hook; directories are created by the atomic write now."""
 
     @abstractmethod

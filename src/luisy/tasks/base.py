@@ -19,7 +19,7 @@ import pandas as pd
 from luisy.config import Config
 from luisy.errors import ParameterError, TaskDefinitionError, TaskNotCompleteError
 from luisy.naming import file_ending_stripped, string_repr
-from luisy.parameters import NO_DEFAULT, Parameter
+from luisy.parameters import Parameter
 from luisy.targets.base import Target
 from luisy.targets.local import PickleTarget
 
@@ -133,7 +133,7 @@ class Task(metaclass=TaskMeta):
         if len(args) > len(positional):
             raise ParameterError(family, None, f"takes {len(positional)} positional "
                                  f"parameters, got {len(args)}")
-        given = dict(zip(positional, args))
+        given = dict(zip(positional, args, strict=False))
         for name in kwargs:
             if name in given:
                 raise ParameterError(family, name, "given twice")
@@ -403,4 +403,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-__all__ = ["Task", "ExternalTask", "WrapperTask", "ConcatenationTask", "flatten"]
+__all__ = ["ConcatenationTask", "ExternalTask", "Task", "WrapperTask", "flatten"]

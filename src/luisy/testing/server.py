@@ -1,0 +1,105 @@
+"""A throwaway ``prefect server start`` on 127.0.0.1, for test sessions and benchmarks.
+
+A real server (not a mock) in its own process and its own ``PREFECT_HOME``: flows run in the
+test process and in subprocesses (the CLI) report to it alike. Start it once per session:
+it costs ~8 s here.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from types import TracebackType
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+#: settings every process that talks to a test server should share
+QUIET_ENV = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_UI_ENABLED": "false",
+    "PREFECT_CLI_PROMPT": "false",
+}
+
+
+class PrefectServer:
+    """``with PrefectServer() as server: ...`` sets ``PREFECT_API_URL`` for this process."""
+
+    def __init__(self, port: int | None = None, home: str | None = None,
+                 extra_env: dict[str, str] | None = None, startup_timeout: float = 90):
+        self.port = port or free_port()
+        self._own_home = home is None
+        self.home = home or tempfile.mkdtemp(prefix="luisy-prefect-home-")
+        self.api_url = f"http://127.0.0.1:{self.port}/api"
+        self.extra_env = extra_env or {}
+        self.startup_timeout = startup_timeout
+        self.process: subprocess.Popen | None = None
+        self.log_path = os.path.join(self.home, "server.log")
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment for clients (this process and subprocesses)."""
+        return {**QUIET_ENV, "PREFECT_HOME": self.home, "PREFECT_API_URL": self.api_url}
+
+    def start(self) -> PrefectServer:
+        env = {**os.environ, **self.env, **self.extra_env}
+        env.pop("PREFECT_API_URL")
+        prefect = os.path.join(os.path.dirname(sys.executable), "prefect")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (open while the server lives)
+        self.process = subprocess.Popen(
+            [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(self.port),
+             "--no-ui"],
+            env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"prefect server exited early; see {self.log_path}:\n"
+                                   f"{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        os.environ.update(self.env)
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise TimeoutError(f"prefect server did not answer within {self.startup_timeout}s")
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            with open(self.log_path, errors="replace") as fh:
+                return "".join(fh.readlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if getattr(self, "_log", None):
+            self._log.close()
+        if self._own_home:
+            shutil.rmtree(self.home, ignore_errors=True)
+
+    def __enter__(self) -> PrefectServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,160 @@
+"""Builds run as real Prefect flows on the session's Prefect server."""
+import io
+import os
+import pickle
+
+import pytest
+from itasks import (
+    AfterBroken,
+    Broken,
+    CycleA,
+    Delivered,
+    Diamond,
+    FanIn,
+    HalfWriter,
+    Leaf,
+    Left,
+    Mixed,
+    Named,
+    Right,
+    Upstream,
+    UsesDelivery,
+)
+from prefect_api import flow_run, flow_run_count, task_run_logs, task_runs, upstream_ids
+
+import luisy
+from luisy import cli
+from luisy.errors import CycleError, TaskNotCompleteError
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+
+def test_flow_run_named_after_root_with_one_named_task_run_per_task(working_dir):
+    root = Diamond()
+    summary = luisy.build(root, workers=2)
+
+    assert summary.ok
+    assert summary.completed == {Upstream(), Left(), Right(), Diamond()}
+    run = flow_run(summary.flow_run_id)
+    assert run.name == "Diamond()"
+    assert run.state.is_completed()
+
+    runs = {r.name: r for r in task_runs(summary.flow_run_id, expected=4)}
+    assert set(runs) == {"Upstream()", "Left()", "Right()", "Diamond()"}
+    assert all(r.state.is_completed() for r in runs.values())
+    assert upstream_ids(runs["Upstream()"]) == set()
+    assert upstream_ids(runs["Left()"]) == {runs["Upstream()"].id}
+    assert upstream_ids(runs["Right()"]) == {runs["Upstream()"].id}
+    assert upstream_ids(runs["Diamond()"]) == {runs["Left()"].id, runs["Right()"].id}
+    assert root.read() == {"Left": 2, "Right": 3}
+
+
+def test_second_build_runs_nothing_and_creates_no_flow_run(working_dir):
+    luisy.build(FanIn(n=3))
+    before = flow_run_count()
+    summary = luisy.build(FanIn(n=3))
+    assert summary.completed == set()
+    assert summary.already_done == {FanIn(n=3), *(Leaf(i=i) for i in range(3))}
+    assert flow_run_count() == before
+
+
+def test_failure_marks_downstream_and_lets_other_branches_finish(working_dir):
+    summary = luisy.build(Mixed(), workers=2)
+
+    assert not summary.ok
+    assert summary.failed == {Broken()}
+    assert summary.upstream_failed == {AfterBroken(), Mixed()}
+    assert Leaf(i=100) in summary.completed
+    assert "boom in Broken" in summary.errors[Broken()]
+    assert flow_run(summary.flow_run_id).state.is_failed()
+
+    runs = {r.name: r for r in task_runs(summary.flow_run_id, expected=2)}
+    assert set(runs) == {"Broken()", "Leaf(i=100, sleep=0.0)"}
+    assert runs["Broken()"].state.is_failed()
+    logs = "\n".join(task_run_logs(runs["Broken()"].id))
+    assert "Traceback" in logs and "ValueError: boom in Broken" in logs
+    assert not AfterBroken().output().exists()
+
+
+def test_at_most_n_tasks_run_at_once(working_dir):
+    summary = luisy.build(FanIn(n=6, sleep=0.3), workers=2)
+    assert summary.ok
+    spans = [Leaf(i=i, sleep=0.3).output().read() for i in range(6)]
+    events = sorted([(s["start"], 1) for s in spans] + [(s["end"], -1) for s in spans])
+    running = peak = 0
+    for _, delta in events:
+        running += delta
+        peak = max(peak, running)
+    assert peak == 2
+
+
+def test_one_worker_builds_a_diamond_without_deadlock(working_dir):
+    # With workers=1 a task parked on an unfinished upstream would block the only thread.
+    summary = luisy.build(Diamond(), workers=1)
+    assert summary.ok and len(summary.completed) == 4
+
+
+def test_braces_in_parameter_values_do_not_break_run_names(working_dir):
+    task = Named(label="{month} and {{x}}")
+    summary = luisy.build(task)
+    assert summary.ok
+    (run,) = task_runs(summary.flow_run_id, expected=1)
+    assert run.name == "Named(label={month} and {{x}})"
+
+
+def test_self_logger_writes_into_the_task_run_logs(working_dir):
+    summary = luisy.build(Leaf(i=7))
+    (run,) = task_runs(summary.flow_run_id, expected=1)
+    assert any("leaf 7 says hello" in line for line in task_run_logs(run.id))
+
+
+def test_missing_external_stops_before_anything_runs(working_dir):
+    before = flow_run_count()
+    summary = luisy.build(UsesDelivery())
+    assert summary.missing_external == {Delivered()}
+    assert summary.completed == set()
+    assert flow_run_count() == before
+    message = summary.errors[Delivered()]
+    assert Delivered().output().path in message
+    assert "needed by UsesDelivery(name=delivery)" in message
+
+
+def test_failed_write_leaves_no_target_and_keeps_an_older_one(working_dir):
+    task = HalfWriter()
+    summary = luisy.build(task)
+    assert summary.failed == {task}
+    assert not os.path.exists(task.output().path)
+    assert os.listdir(os.path.dirname(task.output().path)) == []
+
+    with open(task.output().path, "wb") as fh:
+        pickle.dump("old", fh)
+    luisy.build(task)
+    with open(task.output().path, "rb") as fh:
+        assert pickle.load(fh) == "old"
+    with pytest.raises(TaskNotCompleteError, match="HalfWriter"):
+        task.read()
+
+
+def test_cycle_is_an_error_naming_the_cycle(working_dir):
+    with pytest.raises(CycleError, match=r"CycleA\(\) -> CycleB\(\) -> CycleA\(\)"):
+        luisy.build(CycleA())
+
+
+def test_cli_prints_plan_and_progress_and_fails_on_failure(working_dir, monkeypatch):
+    monkeypatch.chdir(os.path.dirname(__file__))
+    out = io.StringIO()
+    code = cli.main(["--module", "itasks", "Mixed", "--working-dir", str(working_dir),
+                     "--no-ask", "--workers", "2"], out=out)
+    text = out.getvalue()
+    assert code == 1
+    assert "Broken()" in text and "no output" in text           # the plan
+    assert "failed" in text and "upstream failed" in text        # progress lines
+    assert "boom in Broken" in text                              # the summary
+
+
+def test_cli_reports_bad_parameter_naming_task_and_parameter(working_dir, monkeypatch, capsys):
+    monkeypatch.chdir(os.path.dirname(__file__))
+    code = cli.main(["--module", "itasks", "Leaf", "--i", "seven",
+                     "--working-dir", str(working_dir)])
+    assert code == 2
+    assert "Leaf: parameter 'i'" in capsys.readouterr().err
