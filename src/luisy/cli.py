@@ -161,4 +161,4 @@ def run() -> None:
     sys.exit(main())
 
 
-__all__ += ["load_task", "Decision"]
+__all__ += ["Decision", "load_task"]

@@ -14,7 +14,16 @@ from luisy.targets.local import (
 )
 
 __all__ = [
-    "Target", "CloudTarget", "LocalTarget", "PickleTarget", "CSVTarget", "JSONTarget",
-    "XLSXTarget", "HDFTarget", "FeatherTarget", "ParquetTarget", "ParquetDirTarget",
+    "CSVTarget",
+    "CloudTarget",
     "DirectoryTarget",
+    "FeatherTarget",
+    "HDFTarget",
+    "JSONTarget",
+    "LocalTarget",
+    "ParquetDirTarget",
+    "ParquetTarget",
+    "PickleTarget",
+    "Target",
+    "XLSXTarget",
 ]
