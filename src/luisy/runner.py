@@ -11,13 +11,16 @@ from __future__ import annotations
 import queue
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from luisy.config import Config
 from luisy.errors import MissingExternalError
 from luisy.planner import Decision, Plan, Step, make_plan
 from luisy.summary import BuildSummary
 from luisy.tasks.base import Task, WrapperTask
+
+if TYPE_CHECKING:
+    from prefect.states import State
 
 #: progress(event, step, seconds): event is "start", "done", "failed" or "upstream failed"
 Progress = Callable[[str, Step, float], None]
@@ -35,6 +38,7 @@ def build(
     hash_update_mode: bool | None = None,
     progress: Progress | None = None,
     task_runner: Any = None,
+    report_complete: bool = False,
     **config: Any,
 ) -> BuildSummary:
     """Plan ``task`` and everything it needs, then run what is not complete as a Prefect flow.
@@ -42,11 +46,14 @@ def build(
     Keyword ``config`` goes to :class:`~luisy.config.Config` (``working_dir``,
     ``cloud_mode``, ``spark``, ...). Returns a :class:`~luisy.summary.BuildSummary`; a
     missing ExternalTask stops the build before anything runs.
+
+    With ``report_complete=True`` complete tasks appear in the flow run too, as task runs in a
+    ``Cached`` state; by default a complete subgraph costs no task runs.
     """
     Config().update(config)
     return execute_plan(make_plan(task), workers=workers, dry_run=dry_run,
                         hash_update_mode=hash_update_mode, progress=progress,
-                        task_runner=task_runner)
+                        task_runner=task_runner, report_complete=report_complete)
 
 
 def execute_plan(
@@ -57,6 +64,7 @@ def execute_plan(
     hash_update_mode: bool | None = None,
     progress: Progress | None = None,
     task_runner: Any = None,
+    report_complete: bool = False,
 ) -> BuildSummary:
     """Carry out a plan made by :func:`~luisy.planner.make_plan` (the CLI shows it first)."""
     cfg = Config()
@@ -80,7 +88,8 @@ def execute_plan(
         adopt_current_keys(plan, summary)
         return summary
     if plan.to_run:
-        run_flow(plan, summary, workers=workers, progress=progress, task_runner=task_runner)
+        run_flow(plan, summary, workers=workers, progress=progress, task_runner=task_runner,
+                 report_complete=report_complete)
     return summary
 
 
@@ -102,11 +111,15 @@ def _run_name(parameters: dict[str, Any]) -> str:
 class _Scheduler:
     """Submits ready tasks to Prefect and reacts to each finished one."""
 
-    def __init__(self, plan: Plan, summary: BuildSummary, progress: Progress | None):
+    def __init__(self, plan: Plan, summary: BuildSummary, progress: Progress | None,
+                 report_complete: bool = False):
         self.plan = plan
         self.summary = summary
         self.progress = progress or (lambda event, step, seconds: None)
         self.steps = {s.task: s for s in plan.to_run}
+        #: complete tasks shown in the flow run as Cached task runs (report_complete)
+        self.cached = [s for s in plan.steps.values()
+                       if report_complete and s.decision is Decision.COMPLETE]
         self.waiting = {t: {d for d in s.deps if d in self.steps} for t, s in self.steps.items()}
         self.futures: dict[Task, Any] = {}
         self.started: dict[Task, float] = {}
@@ -134,9 +147,15 @@ class _Scheduler:
             self.prefect_tasks[cls] = found
         return found
 
-    def execute(self, luisy_task: Task) -> None:
-        """Body of one Prefect task run."""
-        step = self.steps[luisy_task]
+    def execute(self, luisy_task: Task) -> State:
+        """Body of one Prefect task run; its final state carries the luisy key as cache key."""
+        from prefect.client.schemas.objects import StateDetails
+        from prefect.states import Completed
+
+        step = self.plan.steps[luisy_task]
+        if step.decision is Decision.COMPLETE:
+            return Completed(name="Cached", message=f"complete: {step.reason}",
+                             state_details=StateDetails(cache_key=step.key.key))
         luisy_task.logger.info("%s: %s", luisy_task, step.reason)
         luisy_task.run()
         if not isinstance(luisy_task, WrapperTask) and not luisy_task.output().exists():
@@ -145,11 +164,14 @@ class _Scheduler:
         if step.store is not None:
             step.store.record(step.rel_path, step.key.key, step.key.details(),
                               step.key.fingerprint_details())
+        return Completed(message=f"ran: {step.reason}",
+                         state_details=StateDetails(cache_key=step.key.key))
 
     def submit(self, task: Task) -> None:
-        step = self.steps[task]
+        step = self.plan.steps[task]
         self.started[task] = time.monotonic()
-        self.progress("start", step, 0.0)
+        if task in self.steps:
+            self.progress("start", step, 0.0)
         future = self.prefect_task(type(task)).submit(
             luisy_task=task, wait_for=[self.futures[d] for d in step.deps if d in self.futures]
         )
@@ -158,6 +180,9 @@ class _Scheduler:
 
     def run(self) -> None:
         in_flight = 0
+        for step in self.cached:
+            self.submit(step.task)
+            in_flight += 1
         for task, waiting in self.waiting.items():
             if not waiting:
                 self.submit(task)
@@ -165,6 +190,8 @@ class _Scheduler:
         while in_flight:
             task = self.finished.get()
             in_flight -= 1
+            if task not in self.steps:  # a Cached report
+                continue
             step = self.steps[task]
             seconds = time.monotonic() - self.started[task]
             future = self.futures[task]
@@ -196,13 +223,14 @@ class _Scheduler:
 
 
 def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
-             progress: Progress | None = None, task_runner: Any = None) -> None:
+             progress: Progress | None = None, task_runner: Any = None,
+             report_complete: bool = False) -> None:
     """Run the plan's ``run`` steps as one Prefect flow run named after the root task."""
     from prefect import flow
     from prefect.context import FlowRunContext
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    scheduler = _Scheduler(plan, summary, progress)
+    scheduler = _Scheduler(plan, summary, progress, report_complete)
     root = plan.root
 
     def luisy_build() -> None:

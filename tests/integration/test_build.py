@@ -158,3 +158,25 @@ def test_cli_reports_bad_parameter_naming_task_and_parameter(working_dir, monkey
                      "--working-dir", str(working_dir)])
     assert code == 2
     assert "Leaf: parameter 'i'" in capsys.readouterr().err
+
+
+def test_task_runs_carry_the_luisy_key_as_cache_key(working_dir):
+    root = Diamond()
+    summary = luisy.build(root)
+    keys = {str(s.task): s.key.key for s in summary.plan.steps.values()}
+    runs = task_runs(summary.flow_run_id, expected=4)
+    assert {r.name: r.state.state_details.cache_key for r in runs} == keys
+
+
+def test_complete_tasks_can_be_shown_as_cached_task_runs(working_dir):
+    luisy.build(Left())
+    summary = luisy.build(Diamond(), report_complete=True)
+    assert summary.completed == {Right(), Diamond()}
+    runs = {r.name: r for r in task_runs(summary.flow_run_id, expected=4)}
+    for name in ("Upstream()", "Left()"):
+        assert runs[name].state.name == "Cached"
+        assert runs[name].state.is_completed()
+        assert runs[name].state.message == "complete: up to date"
+    assert runs["Right()"].state.name == "Completed"
+    assert upstream_ids(runs["Diamond()"]) == {runs["Left()"].id, runs["Right()"].id}
+    assert upstream_ids(runs["Left()"]) == {runs["Upstream()"].id}
