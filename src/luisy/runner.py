@@ -1,13 +1,15 @@
 """Run a plan as one Prefect flow run: one Prefect task run per luisy task that must run.
 
-The scheduler submits a task only when its upstreams are done, so no worker thread is parked
-waiting, and at most ``workers`` run at once. Upstream task runs are passed as ``wait_for``, so
-Prefect records the dependency edges. A failing task fails its task run (traceback in its logs);
-its downstream is never submitted and is reported as upstream-failed; independent branches
-finish.
+The scheduler submits a task only when its upstreams are done and keeps at most ``workers``
+in flight, so no worker thread is parked waiting and the limit holds whatever the task runner
+(threads by default, Dask across machines). Upstream task runs are passed as ``wait_for``, so
+Prefect records the dependency edges. A failing task fails its task run (traceback in its
+logs); its downstream is never submitted and is reported as upstream-failed; independent
+branches finish.
 """
 from __future__ import annotations
 
+import collections
 import queue
 import time
 from collections.abc import Callable
@@ -56,6 +58,29 @@ def build(
                         task_runner=task_runner, report_complete=report_complete)
 
 
+def prepare(plan: Plan, dry_run: bool = False, hash_update_mode: bool = False
+            ) -> tuple[BuildSummary, bool]:
+    """The summary of everything decided before running, and whether a flow must run.
+
+    Missing external data stops here; hash-update mode records keys here; a dry run ends here.
+    """
+    summary = BuildSummary(plan=plan, dry_run=dry_run)
+    for step in plan.steps.values():
+        if step.decision is Decision.COMPLETE:
+            summary.already_done.add(step.task)
+        elif step.decision is Decision.NOT_NEEDED:
+            summary.not_needed.add(step.task)
+    missing = plan.missing_external()
+    if missing:
+        summary.missing_external.update(missing)
+        summary.errors.update({t: str(MissingExternalError({t: n})) for t, n in missing.items()})
+        return summary, False
+    if hash_update_mode:
+        adopt_current_keys(plan, summary)
+        return summary, False
+    return summary, bool(plan.to_run) and not dry_run
+
+
 def execute_plan(
     plan: Plan,
     workers: int = 1,
@@ -68,26 +93,12 @@ def execute_plan(
 ) -> BuildSummary:
     """Carry out a plan made by :func:`~luisy.planner.make_plan` (the CLI shows it first)."""
     cfg = Config()
-    dry_run = cfg.get_param("dry_run") if dry_run is None else dry_run
-    hash_update_mode = (cfg.get_param("hash_update_mode") if hash_update_mode is None
-                        else hash_update_mode)
-    summary = BuildSummary(plan=plan, dry_run=dry_run)
-    for step in plan.steps.values():
-        if step.decision is Decision.COMPLETE:
-            summary.already_done.add(step.task)
-        elif step.decision is Decision.NOT_NEEDED:
-            summary.not_needed.add(step.task)
-    missing = plan.missing_external()
-    if missing:
-        summary.missing_external.update(missing)
-        summary.errors.update({t: str(MissingExternalError({t: n})) for t, n in missing.items()})
-        return summary
-    if dry_run:
-        return summary
-    if hash_update_mode:
-        adopt_current_keys(plan, summary)
-        return summary
-    if plan.to_run:
+    summary, must_run = prepare(
+        plan,
+        cfg.get_param("dry_run") if dry_run is None else dry_run,
+        cfg.get_param("hash_update_mode") if hash_update_mode is None else hash_update_mode,
+    )
+    if must_run:
         run_flow(plan, summary, workers=workers, progress=progress, task_runner=task_runner,
                  report_complete=report_complete)
     return summary
@@ -109,22 +120,26 @@ def _run_name(parameters: dict[str, Any]) -> str:
 
 
 class _Scheduler:
-    """Submits ready tasks to Prefect and reacts to each finished one."""
+    """Submits ready tasks to Prefect, at most ``workers`` at once, and reacts to each result."""
 
-    def __init__(self, plan: Plan, summary: BuildSummary, progress: Progress | None,
-                 report_complete: bool = False):
+    def __init__(self, plan: Plan, summary: BuildSummary, workers: int,
+                 progress: Progress | None, report_complete: bool = False):
         self.plan = plan
         self.summary = summary
+        self.workers = max(1, workers)
         self.progress = progress or (lambda event, step, seconds: None)
         self.steps = {s.task: s for s in plan.to_run}
         #: complete tasks shown in the flow run as Cached task runs (report_complete)
         self.cached = [s for s in plan.steps.values()
                        if report_complete and s.decision is Decision.COMPLETE]
         self.waiting = {t: {d for d in s.deps if d in self.steps} for t, s in self.steps.items()}
+        self.ready: collections.deque[Task] = collections.deque(
+            t for t, waiting in self.waiting.items() if not waiting)
         self.futures: dict[Task, Any] = {}
         self.started: dict[Task, float] = {}
         self.finished: queue.SimpleQueue = queue.SimpleQueue()
         self.prefect_tasks: dict[type, Any] = {}
+        self.in_flight = 0
 
     def prefect_task(self, cls: type[Task]) -> Any:
         found = self.prefect_tasks.get(cls)
@@ -176,50 +191,72 @@ class _Scheduler:
             luisy_task=task, wait_for=[self.futures[d] for d in step.deps if d in self.futures]
         )
         self.futures[task] = future
+        self.in_flight += 1
         future.add_done_callback(lambda f, t=task: self.finished.put(t))
 
+    def pump(self) -> None:
+        while self.ready and self.in_flight < self.workers:
+            self.submit(self.ready.popleft())
+
+    def on_finished(self, task: Task) -> None:
+        step = self.steps[task]
+        seconds = time.monotonic() - self.started[task]
+        future = self.futures[task]
+        future.wait()
+        state = future.state
+        if state.is_completed():
+            self.summary.completed.add(task)
+            self.progress("done", step, seconds)
+            for parent in self.plan.graph.dependents.get(task, ()):
+                pending = self.waiting.get(parent)
+                if pending is None or task not in pending:
+                    continue
+                pending.discard(task)
+                if not pending and parent not in self.summary.upstream_failed:
+                    self.ready.append(parent)
+            return
+        self.summary.failed.add(task)
+        self.summary.errors[task] = state.message or state.name
+        self.progress("failed", step, seconds)
+        for down in self.plan.graph.downstream(task):
+            if down in self.steps and down not in self.summary.upstream_failed:
+                self.summary.upstream_failed.add(down)
+                self.progress("upstream failed", self.steps[down], 0.0)
+
     def run(self) -> None:
-        in_flight = 0
-        for step in self.cached:
+        for step in self.cached:  # already final: they hold no worker for long
             self.submit(step.task)
-            in_flight += 1
-        for task, waiting in self.waiting.items():
-            if not waiting:
-                self.submit(task)
-                in_flight += 1
-        while in_flight:
+        self.pump()
+        while self.in_flight:
             task = self.finished.get()
-            in_flight -= 1
-            if task not in self.steps:  # a Cached report
-                continue
-            step = self.steps[task]
-            seconds = time.monotonic() - self.started[task]
-            future = self.futures[task]
-            future.wait()
-            state = future.state
-            if state.is_completed():
-                self.summary.completed.add(task)
-                self.progress("done", step, seconds)
-                for parent in self.plan.graph.dependents.get(task, ()):
-                    pending = self.waiting.get(parent)
-                    if pending is None or task not in pending:
-                        continue
-                    pending.discard(task)
-                    if not pending and parent not in self.summary.upstream_failed:
-                        self.submit(parent)
-                        in_flight += 1
-            else:
-                self.summary.failed.add(task)
-                self.summary.errors[task] = state.message or state.name
-                self.progress("failed", step, seconds)
-                for down in self.plan.graph.downstream(task):
-                    if down in self.steps and down not in self.summary.upstream_failed:
-                        self.summary.upstream_failed.add(down)
-                        self.progress("upstream failed", self.steps[down], 0.0)
+            self.in_flight -= 1
+            if task in self.steps:  # not a Cached report
+                self.on_finished(task)
+            self.pump()
             self.plan.stores.flush_if_due()
         self.plan.stores.flush()
         if self.summary.failed:
             raise BuildFailed(str(self.summary))
+
+
+def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
+                        progress: Progress | None = None, report_complete: bool = False,
+                        artifacts: bool = True) -> None:
+    """Run the plan's steps as task runs of the flow run this is called in."""
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    summary.flow_run_id = ctx.flow_run.id if ctx and ctx.flow_run else None
+    if artifacts:
+        from luisy.artifacts import publish_outputs, publish_plan
+
+        publish_plan(plan)
+    try:
+        _Scheduler(plan, summary, workers, progress, report_complete).run()
+    finally:
+        plan.stores.flush()
+        if artifacts:
+            publish_outputs(plan, summary)
 
 
 def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
@@ -227,16 +264,12 @@ def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
              report_complete: bool = False) -> None:
     """Run the plan's ``run`` steps as one Prefect flow run named after the root task."""
     from prefect import flow
-    from prefect.context import FlowRunContext
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    scheduler = _Scheduler(plan, summary, progress, report_complete)
     root = plan.root
 
     def luisy_build() -> None:
-        ctx = FlowRunContext.get()
-        summary.flow_run_id = ctx.flow_run.id if ctx and ctx.flow_run else None
-        scheduler.run()
+        run_in_current_flow(plan, summary, workers, progress, report_complete)
 
     runner_flow = flow(
         luisy_build,
@@ -247,8 +280,4 @@ def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
         validate_parameters=False,
         log_prints=False,  # the scheduler's progress lines go to the terminal, not the logs
     )
-    try:
-        runner_flow(return_state=True)
-    finally:
-        plan.stores.flush()
-
+    runner_flow(return_state=True)
