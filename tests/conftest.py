@@ -23,11 +23,6 @@ def prefect_server():
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if SERVER.process is not None:
-        # send queued run logs and events before the server goes away
-        from prefect._internal.concurrency.services import QueueService
-
-        QueueService.drain_all(timeout=10)
     SERVER.stop()
 
 

@@ -17,6 +17,7 @@ from luisy.decorators import (
     parquet_output,
     parquetdir_output,
     pickle_output,
+    prefect_options,
     project_name,
     raw,
     requires,
@@ -45,6 +46,7 @@ _LAZY = {
     "azure_blob_storage_output": ("luisy.spark.decorators", "azure_blob_storage_output"),
     "build": ("luisy.runner", "build"),
     "plan": ("luisy.planner", "make_plan"),
+    "flow": ("luisy.prefect_flow", "flow"),
 }
 
 
@@ -62,7 +64,7 @@ __all__ = [
     "Task", "ExternalTask", "WrapperTask", "ConcatenationTask",
     "raw", "interim", "final", "project_name", "requires", "inherits", "auto_filename",
     "pickle_output", "csv_output", "json_output", "xlsx_output", "hdf_output", "feather_output",
-    "parquet_output", "parquetdir_output", "make_directory_output",
+    "parquet_output", "parquetdir_output", "make_directory_output", "prefect_options",
     "Parameter", "IntParameter", "FloatParameter", "BoolParameter", "DateParameter",
     "MonthParameter", "DateIntervalParameter", "ListParameter", "TupleParameter",
     "DictParameter", *_LAZY,

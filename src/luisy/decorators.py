@@ -86,6 +86,26 @@ def requires(*task_classes: type, as_dict: bool = False) -> Callable[[T], T]:
     return decorator
 
 
+def prefect_options(
+    retries: int | None = None,
+    retry_delay_seconds: float | None = None,
+    timeout_seconds: float | None = None,
+    tags: list[str] | tuple[str, ...] | None = None,
+) -> Callable[[T], T]:
+    """Prefect settings for the task runs of this class (same as class attributes)."""
+    given = {"retries": retries, "retry_delay_seconds": retry_delay_seconds,
+             "timeout_seconds": timeout_seconds,
+             "tags": tuple(tags) if tags is not None else None}
+
+    def decorator(cls: T) -> T:
+        for attr, value in given.items():
+            if value is not None:
+                setattr(cls, attr, value)
+        return cls
+
+    return decorator
+
+
 def _layer(name: str) -> Callable[..., Any]:
     def make() -> Callable[[T], T]:
         def decorator(cls: T) -> T:

@@ -130,3 +130,21 @@ class CycleA(luisy.Task):
 class CycleB(luisy.Task):
     def requires(self):
         return CycleA()
+
+
+@luisy.project_name("itest")
+@luisy.interim
+@luisy.prefect_options(retries=2, retry_delay_seconds=0, tags=["flaky", "io"])
+class Flaky(luisy.Task):
+    """Fails on its first two attempts (counted in a file), then succeeds."""
+
+    def run(self):
+        import pathlib
+
+        counter = pathlib.Path(self.output().path + ".attempts")
+        counter.parent.mkdir(parents=True, exist_ok=True)
+        attempts = int(counter.read_text()) + 1 if counter.exists() else 1
+        counter.write_text(str(attempts))
+        if attempts < 3:
+            raise RuntimeError(f"attempt {attempts} fails")
+        self.write(attempts)

@@ -180,3 +180,14 @@ def test_complete_tasks_can_be_shown_as_cached_task_runs(working_dir):
     assert runs["Right()"].state.name == "Completed"
     assert upstream_ids(runs["Diamond()"]) == {runs["Left()"].id, runs["Right()"].id}
     assert upstream_ids(runs["Left()"]) == {runs["Upstream()"].id}
+
+
+def test_prefect_options_give_retries_and_tags(working_dir):
+    from itasks import Flaky
+
+    summary = luisy.build(Flaky())
+    assert summary.ok
+    assert Flaky().read() == 3
+    (run,) = task_runs(summary.flow_run_id, expected=1)
+    assert run.run_count == 3
+    assert set(run.tags) >= {"flaky", "io"}

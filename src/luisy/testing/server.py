@@ -85,6 +85,11 @@ class PrefectServer:
             return ""
 
     def stop(self) -> None:
+        if "prefect" in sys.modules and self.process is not None:
+            # send queued run logs and events while the server still listens
+            from prefect._internal.concurrency.services import QueueService
+
+            QueueService.drain_all(timeout=10)
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:

@@ -1,0 +1,136 @@
+"""``luisy.flow(RootTask)``: a deployable Prefect flow whose form is the root task's parameters.
+
+The flow's signature is built from the task's parameters (typed, with defaults, so the Prefect
+UI renders a form) plus luisy's options. A run plans the root task exactly as ``build`` does and
+runs what is not complete as task runs of this flow run.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+from typing import Any
+
+from luisy.config import Config
+from luisy.errors import MissingExternalError
+from luisy.parameters import (
+    BoolParameter,
+    DateParameter,
+    DictParameter,
+    FloatParameter,
+    IntParameter,
+    ListParameter,
+    MonthParameter,
+    Parameter,
+    TupleParameter,
+)
+from luisy.planner import make_plan
+from luisy.runner import BuildFailed, prepare, run_in_current_flow
+from luisy.tasks.base import Task
+
+#: luisy's own options, after the task's parameters in the form
+OPTIONS: dict[str, tuple[Any, Any]] = {
+    "working_dir": (str | None, None),
+    "workers": (int, 1),
+    "dry_run": (bool, False),
+    "hash_update_mode": (bool, False),
+    "report_complete": (bool, False),
+    "spark_block": (str | None, None),
+}
+
+
+def _annotation(param: Parameter) -> Any:
+    if isinstance(param, MonthParameter):
+        return str  # YYYY-MM; a date picker would offer days
+    for kind, annotation in ((BoolParameter, bool), (IntParameter, int),
+                             (FloatParameter, float), (DateParameter, dt.date),
+                             (ListParameter, list), (TupleParameter, list),
+                             (DictParameter, dict)):
+        if isinstance(param, kind):
+            return annotation
+    return str
+
+
+def flow_signature(task_cls: type[Task]) -> inspect.Signature:
+    """Keyword parameters: the task's (required ones first), then luisy's options."""
+    required, optional = [], []
+    for name, param in task_cls.get_params():
+        if name in OPTIONS:
+            raise ValueError(f"{task_cls.get_task_family()}: parameter '{name}' clashes with the "
+                             "luisy flow option of the same name")
+        annotation = _annotation(param)
+        if not param.has_default:
+            required.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
+                                              annotation=annotation))
+            continue
+        default = param.default
+        shown = None if default is None else (
+            default if annotation is dt.date and not isinstance(param, MonthParameter)
+            else param.to_json(default))
+        optional.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
+                                          default=shown, annotation=annotation | None
+                                          if default is None else annotation))
+    options = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                 annotation=annotation)
+               for name, (annotation, default) in OPTIONS.items()]
+    return inspect.Signature([*required, *optional, *options])
+
+
+def flow(task_cls: type[Task], name: str | None = None, description: str | None = None,
+         task_runner: Any = None, **flow_options: Any) -> Any:
+    """A Prefect flow that builds ``task_cls`` from the parameters of its run."""
+    from prefect import flow as prefect_flow
+
+    signature = flow_signature(task_cls)
+    task_names = [n for n, _ in task_cls.get_params()]
+
+    def run_pipeline(**kwargs: Any) -> dict[str, list[str]]:
+        cfg = Config()
+        if kwargs.get("working_dir"):
+            cfg.set_param("working_dir", kwargs["working_dir"])
+        if kwargs.get("spark_block"):
+            cfg.set_param("spark_block", kwargs["spark_block"])
+        root = task_cls(**{n: kwargs[n] for n in task_names if n in kwargs})
+        plan = make_plan(root)
+        summary, must_run = prepare(plan, kwargs.get("dry_run", False),
+                                    kwargs.get("hash_update_mode", False))
+        if summary.missing_external:
+            raise MissingExternalError(plan.missing_external())
+        if must_run:
+            run_in_current_flow(plan, summary, kwargs.get("workers", 1),
+                                report_complete=kwargs.get("report_complete", False))
+        elif not summary.missing_external:
+            from luisy.artifacts import publish_plan
+
+            publish_plan(plan)
+        if summary.failed:
+            raise BuildFailed(str(summary))
+        return {k: sorted(map(str, v)) for k, v in summary.as_dict().items()}
+
+    run_pipeline.__signature__ = signature  # type: ignore[attr-defined]
+    run_pipeline.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+    run_pipeline.__name__ = task_cls.get_task_family()
+    run_pipeline.__doc__ = description or inspect.getdoc(task_cls) or f"Build {task_cls.__name__}"
+    run_pipeline.__module__ = task_cls.__module__
+    run_pipeline.__qualname__ = run_pipeline.__name__
+
+    def run_name() -> str:
+        from prefect.runtime import flow_run
+
+        try:
+            params = flow_run.parameters
+            return str(task_cls(**{n: params[n] for n in task_names if n in params}))
+        except Exception:  # a bad parameter fails the run itself, with the real message
+            return task_cls.get_task_family()
+
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    return prefect_flow(
+        run_pipeline,
+        name=name or task_cls.get_task_family(),
+        flow_run_name=run_name,
+        description=run_pipeline.__doc__,
+        task_runner=task_runner or ThreadPoolTaskRunner(max_workers=8),
+        persist_result=False,
+        validate_parameters=False,
+        **flow_options,
+    )
