@@ -62,13 +62,6 @@ class LocalTarget(Target):
         return not os.path.splitext(self._path)[1]
 
 
-def _require_frame(obj: Any, target: Target) -> pd.DataFrame:
-    if not isinstance(obj, pd.DataFrame):
-        raise TypeError(f"{type(target).__name__} needs a pandas DataFrame, got "
-                        f"{type(obj).__name__}")
-    return obj
-
-
 class PickleTarget(LocalTarget):
     file_ending = "pkl"
     requires_pandas = False
@@ -80,20 +73,6 @@ class PickleTarget(LocalTarget):
     def _load(self, path: str) -> Any:
         with open(path, "rb") as fh:
             return pickle.load(fh)
-
-
-class CSVTarget(LocalTarget):
-    file_ending = "csv"
-    _shared = ("sep", "encoding", "decimal", "quotechar", "compression")
-
-    def _dump(self, obj: Any, path: str) -> None:
-        opts = {"index": False, **{k: v for k, v in self.kwargs.items() if k in self._shared}}
-        opts.update(self.kwargs.get("write_kwargs", {}))
-        _require_frame(obj, self).to_csv(path, **opts)
-
-    def _load(self, path: str) -> Any:
-        opts = {k: v for k, v in self.kwargs.items() if k != "write_kwargs"}
-        return pd.read_csv(path, **opts)
 
 
 class JSONTarget(LocalTarget):
@@ -111,52 +90,64 @@ class JSONTarget(LocalTarget):
             return json.load(fh)
 
 
-class XLSXTarget(LocalTarget):
+class _PandasTarget(LocalTarget):
+    """A pandas frame in one file: ``DataFrame.<writer>(path)`` and ``<reader>(path)``.
+
+    Decorator options go to the reader (luisy 1.x); ``write_kwargs={...}`` go to the writer;
+    options named in ``shared`` (a csv separator, say) go to both, so a file is read back as
+    it was written.
+    """
+
+    writer: str = ""
+    reader: Any = None
+    write_defaults: dict[str, Any] = {}
+    read_defaults: dict[str, Any] = {}
+    shared: tuple[str, ...] = ()
+
+    def _dump(self, obj: Any, path: str) -> None:
+        if not isinstance(obj, pd.DataFrame):
+            raise TypeError(f"{type(self).__name__} needs a pandas DataFrame, got "
+                            f"{type(obj).__name__}")
+        opts = {**self.write_defaults,
+                **{k: v for k, v in self.kwargs.items() if k in self.shared},
+                **self.kwargs.get("write_kwargs", {})}
+        getattr(obj, self.writer)(path, **opts)
+
+    def _load(self, path: str) -> Any:
+        opts = {**self.read_defaults,
+                **{k: v for k, v in self.kwargs.items() if k != "write_kwargs"}}
+        return type(self).reader(path, **opts)
+
+
+class CSVTarget(_PandasTarget):
+    file_ending = "csv"
+    writer, reader = "to_csv", staticmethod(pd.read_csv)
+    write_defaults = {"index": False}
+    shared = ("sep", "encoding", "decimal", "quotechar", "compression")
+
+
+class XLSXTarget(_PandasTarget):
     file_ending = "xlsx"
-
-    def _dump(self, obj: Any, path: str) -> None:
-        _require_frame(obj, self).to_excel(path, **self.kwargs.get("write_kwargs", {}))
-
-    def _load(self, path: str) -> Any:
-        opts = {k: v for k, v in self.kwargs.items() if k != "write_kwargs"}
-        return pd.read_excel(path, **opts)
+    writer, reader = "to_excel", staticmethod(pd.read_excel)
 
 
-class HDFTarget(LocalTarget):
+class HDFTarget(_PandasTarget):
     file_ending = "hdf"
-
-    def _dump(self, obj: Any, path: str) -> None:
-        key = self.kwargs.get("key", "data")
-        _require_frame(obj, self).to_hdf(path, key=key, **self.kwargs.get("write_kwargs", {}))
-
-    def _load(self, path: str) -> Any:
-        opts = {k: v for k, v in self.kwargs.items() if k not in ("write_kwargs",)}
-        opts.setdefault("key", "data")
-        return pd.read_hdf(path, **opts)
+    writer, reader = "to_hdf", staticmethod(pd.read_hdf)
+    write_defaults = read_defaults = {"key": "data"}
+    shared = ("key",)
 
 
-class FeatherTarget(LocalTarget):
+class FeatherTarget(_PandasTarget):
     file_ending = "feather"
-
-    def _dump(self, obj: Any, path: str) -> None:
-        _require_frame(obj, self).to_feather(path, **self.kwargs.get("write_kwargs", {}))
-
-    def _load(self, path: str) -> Any:
-        opts = {k: v for k, v in self.kwargs.items() if k != "write_kwargs"}
-        return pd.read_feather(path, **opts)
+    writer, reader = "to_feather", staticmethod(pd.read_feather)
 
 
-class ParquetTarget(LocalTarget):
+class ParquetTarget(_PandasTarget):
     """One parquet file, written and read by pandas/pyarrow."""
 
     file_ending = "parquet"
-
-    def _dump(self, obj: Any, path: str) -> None:
-        _require_frame(obj, self).to_parquet(path, **self.kwargs.get("write_kwargs", {}))
-
-    def _load(self, path: str) -> Any:
-        opts = {k: v for k, v in self.kwargs.items() if k != "write_kwargs"}
-        return pd.read_parquet(path, **opts)
+    writer, reader = "to_parquet", staticmethod(pd.read_parquet)
 
 
 def read_parquet_dir(path: str) -> pd.DataFrame:
