@@ -122,8 +122,17 @@ def _confirm(plan: Plan, out: TextIO) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+def _quiet_temporary_server() -> None:
+    """Without PREFECT_API_URL Prefect starts a temporary server whose telemetry service
+    reports failures on closed networks to the terminal; that server is ours, so it reports
+    nothing."""
+    if not os.environ.get("PREFECT_API_URL") and "prefect" not in sys.modules:
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    _quiet_temporary_server()
     args, extra = _parser().parse_known_args(argv)
     cfg = Config()
     if args.working_dir:

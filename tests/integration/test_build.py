@@ -191,3 +191,27 @@ def test_prefect_options_give_retries_and_tags(working_dir):
     (run,) = task_runs(summary.flow_run_id, expected=1)
     assert run.run_count == 3
     assert set(run.tags) >= {"flaky", "io"}
+
+
+def test_cli_on_a_temporary_server_prints_no_prefect_noise(tmp_path):
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PREFECT_") or k == "PREFECT_LOGGING_LEVEL"}
+    env["PREFECT_HOME"] = str(home)
+    luisy_cmd = os.path.join(os.path.dirname(sys.executable), "luisy")
+    proc = subprocess.run(
+        [luisy_cmd, "--module", "flows.sales.tasks", "SalesReport", "--working-dir",
+         str(tmp_path / "wd"), "--no-ask", "--months", '["2024-01"]'],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["TASK", "DECISION", "REASON"]
+    assert [line.split()[1] for line in lines if line.startswith("[")] == ["done"] * 4
+    assert not any("prefect" in line.lower() or "INFO" in line for line in lines)
