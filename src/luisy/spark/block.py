@@ -19,7 +19,14 @@ from prefect.blocks.core import Block
 from pydantic import ConfigDict, Field, SecretStr, model_validator
 
 from luisy.spark.errors import SparkSessionError, short_message
-from luisy.spark.session import EMBEDDED_ENGINE, embedded_session, register_session
+from luisy.spark.session import (
+    EMBEDDED_ENGINE,
+    classic_session,
+    connect_default_session,
+    discard_session,
+    embedded_session,
+    register_session,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -132,12 +139,9 @@ class SparkSessionBlock(Block):
             f"{self.connect_timeout_seconds:g}s: {short_message(exc, self._secret())}")
 
     def _local_session(self) -> SparkSession:
-        from pyspark.sql import SparkSession
-
-        builder = SparkSession.builder.master(self.master).appName(self.app_name)
-        for key, value in self.conf.items():
-            builder = builder.config(key, value)
-        return self._register(builder.getOrCreate())
+        session = classic_session(self.master, self.app_name, self.conf)
+        return register_session(session, f"classic Spark {session.version}", self.master,
+                                path_tables=self.delta_storage == "path")
 
     def _embedded_session(self) -> SparkSession:
         return embedded_session()  # one per process; its tables are always folders
@@ -145,13 +149,8 @@ class SparkSessionBlock(Block):
     def _connect_session(self) -> SparkSession:
         from pyspark.sql import SparkSession
 
-        try:
-            session = SparkSession.builder.remote(self._url_with_token()).create()
-            probe_connect(session, self.connect_timeout_seconds)
-        except Exception as exc:
-            raise self._fail(exc) from None
-        self._apply_conf(session)
-        return self._register(session)
+        url = self._url_with_token()
+        return self._connected(lambda: SparkSession.builder.remote(url).create(), probe=True)
 
     def _databricks_session(self) -> SparkSession:
         try:
@@ -160,20 +159,40 @@ class SparkSessionBlock(Block):
             raise SparkSessionError(
                 "mode 'databricks' needs databricks-connect, which cannot share a venv with "
                 "pyspark: pip install 'luisy[databricks]' in a venv without pyspark") from None
+        if self.url:
+            url = self._url_with_token()
+            return self._connected(lambda: DatabricksSession.builder.remote(url).create(),
+                                   probe=True)
+
+        def create() -> Any:
+            config = self._sdk_config()
+            builder = DatabricksSession.builder.sdkConfig(config)
+            if self.serverless:  # its own check is a gRPC call retried for 10 minutes
+                return builder.validateSession(False).create()
+            from databricks.sdk import WorkspaceClient
+
+            # reachability and auth first, over HTTP with bounded retries
+            WorkspaceClient(config=config).clusters.get(self.cluster_id)
+            return builder.create()
+
+        return self._connected(create, probe=self.serverless)
+
+    def _connected(self, create: Callable[[], Any], probe: bool) -> SparkSession:
+        """``create()`` (then probe) a Connect session; on failure, drop what was made and
+        raise one error without the token."""
+        before = connect_default_session()
+        session = None
         try:
-            if self.url:
-                session = DatabricksSession.builder.remote(self._url_with_token()).create()
+            session = create()
+            if probe:
                 probe_connect(session, self.connect_timeout_seconds)
-            else:
-                builder = DatabricksSession.builder.sdkConfig(self._sdk_config())
-                if self.serverless:  # its validation is a gRPC call with 10 min of retries
-                    builder = builder.validateSession(False)
-                session = builder.create()
-                if self.serverless:
-                    probe_connect(session, self.connect_timeout_seconds)
         except Exception as exc:
+            for leftover in {id(s): s for s in (session, connect_default_session())
+                             if s is not None and s is not before}.values():
+                discard_session(leftover)
             raise self._fail(exc) from None
-        self._apply_conf(session)
+        for key, value in self.conf.items():
+            session.conf.set(key, value)
         return self._register(session)
 
     def _sdk_config(self) -> Any:
@@ -194,10 +213,6 @@ class SparkSessionBlock(Block):
         else:
             kwargs["cluster_id"] = self.cluster_id
         return SdkConfig(**kwargs)
-
-    def _apply_conf(self, session: Any) -> None:
-        for key, value in self.conf.items():
-            session.conf.set(key, value)
 
 
 def probe_connect(session: Any, timeout: float) -> None:

@@ -13,7 +13,6 @@ from luisy.errors import LuisyError
 _TOKEN_PATTERNS = (
     re.compile(r"(token=)[^;&\s'\"]+", re.IGNORECASE),
     re.compile(r"(Bearer\s+)[A-Za-z0-9._\-]+", re.IGNORECASE),
-    re.compile(r"(authorization[\"']?\s*[:=]\s*[\"']?)[^\s'\",;]+", re.IGNORECASE),
 )
 
 

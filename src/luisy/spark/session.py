@@ -99,9 +99,28 @@ def _user_candidates() -> list[Any]:
     if getattr(SparkContext, "_active_spark_context", None) is not None:
         # not getActiveSession(): once any Connect session exists pyspark redirects it there
         candidates.append(getattr(ClassicSession, "_instantiatedSession", None))
-    if ConnectSession is not None:
-        candidates.append(getattr(ConnectSession, "_default_session", None))
+    candidates.append(connect_default_session())
     return candidates
+
+
+def connect_default_session() -> Any:
+    """The process's default Spark Connect session (what Connect's getOrCreate returns)."""
+    try:
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+    except ImportError:
+        return None
+    return getattr(ConnectSession, "_default_session", None)
+
+
+def discard_session(session: Any) -> None:
+    """Close a Connect session without the release call, which an unreachable server would
+    retry for minutes (and again in pyspark's exit hook)."""
+    if hasattr(session, "release_session_on_close"):
+        session.release_session_on_close = False
+    try:
+        session.stop()
+    except Exception:
+        logger.debug("discarding a Spark session failed", exc_info=True)
 
 
 def active_session() -> SparkSession | None:
@@ -137,6 +156,25 @@ def block_session(name: str) -> SparkSession:
         session = block.get_session()
         _BLOCK_SESSIONS[name] = session
         return session
+
+
+def classic_session(master: str = "local[*]", app_name: str = "luisy",
+                    conf: dict[str, str] | None = None) -> SparkSession:
+    """A classic (JVM) session, also after a Spark Connect session switched pyspark to Connect
+    mode (the builder would otherwise start a local Connect server instead)."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master(master).appName(app_name)
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
+    with _LOCK:
+        connect_mode = os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
+        try:
+            session = builder.getOrCreate()
+        finally:
+            if connect_mode is not None:
+                os.environ["SPARK_CONNECT_MODE_ENABLED"] = connect_mode
+    return register_session(session, f"classic Spark {session.version}", master)
 
 
 # ---------------------------------------------------------------------------- embedded engine
