@@ -123,11 +123,12 @@ def _confirm(plan: Plan, out: TextIO) -> bool:
 
 
 def _quiet_temporary_server() -> None:
-    """Without PREFECT_API_URL Prefect starts a temporary server whose telemetry service
-    reports failures on closed networks to the terminal; that server is ours, so it reports
-    nothing."""
+    """Without PREFECT_API_URL Prefect starts a temporary server: its telemetry reports
+    failures on closed networks to the terminal, and its 20 s start-up limit is too short on a
+    busy 2-core machine. That server is ours, so it reports nothing and may take its time."""
     if not os.environ.get("PREFECT_API_URL") and "prefect" not in sys.modules:
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
