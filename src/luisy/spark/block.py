@@ -12,8 +12,11 @@ token. After a session is up, Spark's own (patient) retry policies apply again.
 from __future__ import annotations
 
 import math
+import socket
+import urllib.request
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from urllib.parse import urlparse
 
 from prefect.blocks.core import Block
 from pydantic import ConfigDict, Field, SecretStr, model_validator
@@ -165,6 +168,7 @@ class SparkSessionBlock(Block):
                                    probe=True)
 
         def create() -> Any:
+            check_reachable(str(self.host), self.connect_timeout_seconds)
             config = self._sdk_config()
             builder = DatabricksSession.builder.sdkConfig(config)
             if self.serverless:  # its own check is a gRPC call retried for 10 minutes
@@ -213,6 +217,22 @@ class SparkSessionBlock(Block):
         else:
             kwargs["cluster_id"] = self.cluster_id
         return SdkConfig(**kwargs)
+
+
+def check_reachable(url: str, timeout: float) -> None:
+    """Open (and close) a TCP connection to ``url``'s host within ``timeout`` seconds.
+
+    The Databricks SDK spends its retry budget twice on an unreachable host (host metadata,
+    then the cluster lookup), each overshooting it; one socket tells at once. Skipped when an
+    HTTPS proxy is in the way: then only the proxy can reach the host.
+    """
+    parsed = urlparse(url if "://" in url else f"https://{url}")
+    host = parsed.hostname or ""
+    if urllib.request.getproxies().get("https") and not urllib.request.proxy_bypass(host):
+        return
+    port = parsed.port or (80 if parsed.scheme == "http" else 443)
+    with socket.create_connection((host, port), timeout=timeout):
+        pass
 
 
 def probe_connect(session: Any, timeout: float) -> None:

@@ -30,7 +30,8 @@ def redact(text: str, *secrets: str | None) -> str:
     return text
 
 
-def short_message(exc: BaseException, *secrets: str | None, limit: int = 400) -> str:
+def short_message(exc: BaseException, *secrets: str | None, limit: int = 400,
+                  cause: bool = True) -> str:
     """The first meaningful line of ``exc``: what a person needs, not the JVM stack."""
     text = str(exc).strip() or type(exc).__name__
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -38,9 +39,17 @@ def short_message(exc: BaseException, *secrets: str | None, limit: int = 400) ->
     first = next((line for line in lines if not line.startswith("An error occurred while")),
                  lines[0])
     first = first.lstrip(": ")
+    if first.endswith(":"):  # gRPC errors: the reason is on the "details = ..." line
+        details = next((line for line in lines if line.startswith("details =")), "")
+        first = f"{first} {details}".strip()
     if len(first) > limit:
         first = first[:limit] + "..."
-    return redact(f"{type(exc).__name__}: {first}", *secrets)
+    message = f"{type(exc).__name__}: {first}"
+    origin = exc.__cause__
+    if cause and origin is not None and str(origin) not in message:
+        # the SDK raises "Timed out after 0:00:03"; what timed out is in the cause
+        message += f" (cause: {short_message(origin, limit=limit, cause=False)})"
+    return redact(message, *secrets)
 
 
 def is_delta_missing(exc: BaseException) -> bool:

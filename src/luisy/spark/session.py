@@ -147,8 +147,9 @@ def block_session(name: str) -> SparkSession:
             return session
         from luisy.spark.block import SparkSessionBlock
 
-        try:
-            block = SparkSessionBlock.load(name)
+        slug = SparkSessionBlock.get_block_type_slug()
+        try:  # the subclass' load() takes the bare name only
+            block = SparkSessionBlock.load(name.removeprefix(f"{slug}/"))
         except ValueError as exc:
             raise SparkSessionError(
                 f"Config 'spark_block' names the Prefect block {name!r}, which could not be "
