@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="list complete tasks in the plan too")
     p.add_argument("--report-complete", action="store_true",
                    help="show complete tasks in the Prefect flow run as Cached task runs")
+    p.add_argument("--visualize", metavar="PATH",
+                   help="write the plan as a picture coloured by decision: .html (self-"
+                        "contained page), .svg, .png, .pdf or .mmd (mermaid)")
     return p
 
 
@@ -150,6 +153,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         print(f"luisy: {exc}", file=sys.stderr)
         return 2
     print(plan.format(show_complete=args.show_complete or len(plan.steps) <= 30), file=out)
+    if args.visualize:
+        from luisy.visualize import save_plan_picture
+
+        print(f"plan picture: {save_plan_picture(plan, args.visualize)}", file=out)
     missing = plan.missing_external()
     if missing:
         print(f"\nluisy: {MissingExternalError(missing)}", file=sys.stderr)
