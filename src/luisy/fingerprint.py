@@ -67,6 +67,8 @@ class _Module:
     defs: dict[str, ast.AST]
     digest: str
     star_imports: list[str]
+    #: names bound by ``from x import y [as z]`` at module level -> "x.y" (where y is defined)
+    imported: dict[str, str]
 
 
 def _strip_docstrings(tree: ast.AST) -> None:
@@ -140,7 +142,13 @@ def _module(name: str) -> _Module | None:
         for n in ast.walk(tree)
         if isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
     ]
-    info = _Module(name, path, stat, _collect_defs(tree), _sha(_dump(tree)), stars)
+    imported = {
+        alias.asname or alias.name: f"{_resolve_relative(name, n.module, n.level, path)}."
+                                    f"{alias.name}"
+        for n in tree.body if isinstance(n, ast.ImportFrom)
+        for alias in n.names if alias.name != "*"
+    }
+    info = _Module(name, path, stat, _collect_defs(tree), _sha(_dump(tree)), stars, imported)
     _cache.modules[name] = info
     return info
 
@@ -224,8 +232,15 @@ def library_versions(top_module: str) -> dict[str, str]:
 
 # --------------------------------------------------------------------------- closure
 def _dotted_names(node: ast.AST) -> Iterable[tuple[list[str], bool]]:
-    """Name chains used in ``node`` (``a.b.c`` -> ["a","b","c"]) and a dynamic-code flag."""
+    """Name chains used in ``node`` (``a.b.c`` -> ["a","b","c"]) and a dynamic-code flag.
+
+    Only the longest chain is yielded: ``a.b.c`` does not also yield ``a.b`` and ``a``, which
+    would take the whole module ``a`` when only ``a.c`` is used.
+    """
+    inner: set[int] = set()  # ids of the parts of a chain already yielded
     for sub in ast.walk(node):
+        if id(sub) in inner:
+            continue
         if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
             if sub.func.id in _DYNAMIC_CALLS:
                 yield [], True
@@ -238,6 +253,8 @@ def _dotted_names(node: ast.AST) -> Iterable[tuple[list[str], bool]]:
             while isinstance(cur, ast.Attribute):
                 chain.append(cur.attr)
                 cur = cur.value
+                if isinstance(cur, (ast.Attribute, ast.Name)):
+                    inner.add(id(cur))
             if isinstance(cur, ast.Name):
                 yield [cur.id, *reversed(chain)], False
         elif isinstance(sub, ast.Name):
@@ -330,6 +347,8 @@ class _Closure:
 
     def follow(self, node: ast.AST, namespace: dict[str, Any], module: str) -> None:
         dynamic = False
+        info = _cache.modules.get(module)
+        imported = info.imported if info else {}
         for chain, is_dynamic in _dotted_names(node):
             if is_dynamic:
                 dynamic = True
@@ -337,7 +356,7 @@ class _Closure:
             if chain[0] not in namespace:
                 continue
             obj = namespace[chain[0]]
-            label = f"{module}.{chain[0]}"
+            label = imported.get(chain[0]) or f"{module}.{chain[0]}"
             for attr in chain[1:]:
                 if not (inspect.ismodule(obj) and is_project_module(obj.__name__)):
                     break
