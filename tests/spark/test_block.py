@@ -64,6 +64,7 @@ def test_connect_mode_against_a_real_endpoint(embedded_spark, working_dir):
         session.stop()
 
 
+@pytest.mark.filterwarnings("ignore:.*RETRIES_EXCEEDED")
 def test_unreachable_endpoint_fails_fast_with_one_error_naming_it(caplog, working_dir):
     caplog.set_level(logging.DEBUG)
     url = f"sc://127.0.0.1:{closed_port()}"
