@@ -280,4 +280,7 @@ def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
         validate_parameters=False,
         log_prints=False,  # the scheduler's progress lines go to the terminal, not the logs
     )
-    runner_flow(return_state=True)
+    state = runner_flow(return_state=True)
+    if not state.is_completed() and not summary.failed:
+        # the flow itself crashed (not a task): the build did not happen
+        summary.flow_error = f"flow run {state.name}: {state.message}"

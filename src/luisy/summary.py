@@ -21,11 +21,14 @@ class BuildSummary:
     adopted: set[Task] = field(default_factory=set)
     errors: dict[Task, str] = field(default_factory=dict)
     flow_run_id: Any = None
+    #: set when the flow run itself failed or crashed, apart from any task
+    flow_error: str | None = None
     dry_run: bool = False
 
     @property
     def ok(self) -> bool:
-        return not (self.failed or self.upstream_failed or self.missing_external)
+        return not (self.failed or self.upstream_failed or self.missing_external
+                    or self.flow_error)
 
     def as_dict(self) -> dict[str, set[Task]]:
         return {
@@ -40,6 +43,8 @@ class BuildSummary:
     def __str__(self) -> str:
         parts = [f"{len(v)} {k.replace('_', ' ')}" for k, v in self.as_dict().items() if v]
         text = ", ".join(parts) or "nothing to do"
+        if self.flow_error:
+            text += f"\n  FLOW FAILED: {self.flow_error}"
         for task, error in self.errors.items():
             text += f"\n  FAILED {task}: {error}"
         return text

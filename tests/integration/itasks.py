@@ -148,3 +148,4 @@ class Flaky(luisy.Task):
         if attempts < 3:
             raise RuntimeError(f"attempt {attempts} fails")
         self.write(attempts)
+

@@ -215,3 +215,16 @@ def test_cli_on_a_temporary_server_prints_no_prefect_noise(tmp_path):
     assert lines[0].split() == ["TASK", "DECISION", "REASON"]
     assert [line.split()[1] for line in lines if line.startswith("[")] == ["done"] * 4
     assert not any("prefect" in line.lower() or "INFO" in line for line in lines)
+
+
+def test_a_flow_that_fails_outside_any_task_is_a_failed_build(working_dir, monkeypatch):
+    import luisy.artifacts
+
+    def broken_publisher(plan):
+        raise RuntimeError("artifact service down")
+
+    monkeypatch.setattr(luisy.artifacts, "publish_plan", broken_publisher)
+    summary = luisy.build(Leaf(i=1))
+    assert not summary.ok
+    assert "artifact service down" in summary.flow_error
+    assert "FLOW FAILED" in str(summary)
