@@ -172,6 +172,9 @@ class _Scheduler:
             return Completed(name="Cached", message=f"complete: {step.reason}",
                              state_details=StateDetails(cache_key=step.key.key))
         luisy_task.logger.info("%s: %s", luisy_task, step.reason)
+        engine = luisy_task.describe_engine()
+        if engine:
+            luisy_task.logger.info("engine: %s", engine)
         luisy_task.run()
         if not isinstance(luisy_task, WrapperTask) and not luisy_task.output().exists():
             raise RuntimeError(f"{luisy_task}: run() finished without writing its output "

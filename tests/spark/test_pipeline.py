@@ -21,6 +21,23 @@ def pickled_result(task) -> pd.DataFrame:
     return result.sort_values("a").reset_index(drop=True)
 
 
+def _engine_log_lines(flow_run_id, timeout: float = 20.0) -> list[str]:
+    """The 'engine: ...' lines the task runs of a flow run logged, as the UI shows them."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+            lines = [entry.message for entry in logs if entry.message.startswith("engine: ")]
+            if len(lines) >= 3 or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.3)
+
+
 def test_tutorial_pipeline_run_as_written(on_embedded):
     seed_raw()
     for task in (TaskA(), TaskB(), TaskC()):
@@ -38,6 +55,10 @@ def test_tutorial_build_and_a_new_process_finds_it_complete(working_dir):
     assert summary.ok
     assert summary.completed == {TaskA(), TaskB(), TaskC()}
     assert pickled_result(TaskC()).equals(EXPECTED)
+    engine_lines = _engine_log_lines(summary.flow_run_id)
+    assert len(engine_lines) == 3
+    assert all(line.startswith("engine: embedded pysail at sc://127.0.0.1:")
+               for line in engine_lines)
 
     out = run_python(
         "import luisy, sparktest_tasks as t\n"

@@ -1,5 +1,7 @@
 """Where task outputs live: local files and folders, Delta tables, blob storage."""
+from luisy.targets.azure import AzureBlobStorageTarget
 from luisy.targets.base import CloudTarget, Target
+from luisy.targets.delta import DeltaTableTarget
 from luisy.targets.local import (
     CSVTarget,
     DirectoryTarget,
@@ -14,8 +16,10 @@ from luisy.targets.local import (
 )
 
 __all__ = [
+    "AzureBlobStorageTarget",
     "CSVTarget",
     "CloudTarget",
+    "DeltaTableTarget",
     "DirectoryTarget",
     "FeatherTarget",
     "HDFTarget",

@@ -287,6 +287,10 @@ class Task(metaclass=TaskMeta):
 
         return task_logger(self)
 
+    def describe_engine(self) -> str | None:
+        """Which engine runs this task, logged with each of its runs (None: plain Python)."""
+        return None
+
     def complete(self) -> bool:
         from luisy.planner import is_complete
 

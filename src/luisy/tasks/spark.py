@@ -38,6 +38,12 @@ class SparkTask(Task):
         """The session from :func:`luisy.spark.session.get_spark`."""
         return get_spark()
 
+    def describe_engine(self) -> str:
+        """Engine and endpoint of the session, token redacted (logged with each run)."""
+        from luisy.spark.session import describe_session
+
+        return describe_session(self.spark)
+
     def read_input(self) -> Any:
         """The inputs, each as a Spark frame where it holds a pandas frame."""
         return map_structure(self._read_as_spark, self.input())
