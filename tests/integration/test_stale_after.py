@@ -14,8 +14,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # the example pipelines live beside src/
-    sys.path.insert(0, str(ROOT))
 
 from flows.sales import helpers  # noqa: E402
 from flows.sales.tasks import (  # noqa: E402

@@ -19,8 +19,6 @@ import pytest
 from prefect_api import flow_run, task_runs
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # the example pipelines live beside src/
-    sys.path.insert(0, str(ROOT))
 
 from flows.sales.tasks import (  # noqa: E402
     DATA_DIR,

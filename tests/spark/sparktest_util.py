@@ -10,7 +10,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def run_python(code: str, timeout: float = 120, **env: str) -> str:
     """Run ``code`` in a new interpreter (this folder importable); its stdout, or fail."""
-    path = os.pathsep.join(filter(None, [HERE, os.environ.get("PYTHONPATH")]))
+    repo = os.path.dirname(os.path.dirname(HERE))
+    path = os.pathsep.join(filter(None, [HERE, repo, os.environ.get("PYTHONPATH")]))
     proc = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env,
                           "PYTHONPATH": path}, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"subprocess failed:\n{proc.stdout}\n{proc.stderr}"

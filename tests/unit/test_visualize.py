@@ -9,7 +9,6 @@ import io
 import os
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -24,8 +23,6 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # the example pipelines live beside src/
-    sys.path.insert(0, str(ROOT))
 
 from flows.sales.tasks import AllMonths, CleanSales, MonthlySummary, RawSales, SalesReport  # noqa: E402
 
