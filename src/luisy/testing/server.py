@@ -32,6 +32,16 @@ QUIET_ENV = {
 }
 
 
+#: server settings luisy recommends (docs/prefect.md, "Scale: server settings"). By default the
+#: task-run recorder writes each task-run event in its own transaction (batch size 1): a few
+#: thousand short task runs then reach the database minutes after the flow run ended. Batched,
+#: they are recorded while it runs.
+SERVER_ENV = {
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
+}
+
+
 class PrefectServer:
     """``with PrefectServer() as server: ...`` sets ``PREFECT_API_URL`` for this process."""
 
@@ -52,7 +62,7 @@ class PrefectServer:
         return {**QUIET_ENV, "PREFECT_HOME": self.home, "PREFECT_API_URL": self.api_url}
 
     def start(self) -> PrefectServer:
-        env = {**os.environ, **self.env, **self.extra_env}
+        env = {**os.environ, **self.env, **SERVER_ENV, **self.extra_env}
         env.pop("PREFECT_API_URL")
         prefect = os.path.join(os.path.dirname(sys.executable), "prefect")
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (open while the server lives)

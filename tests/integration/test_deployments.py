@@ -1,0 +1,348 @@
+"""prefect.yaml: checked strictly (Prefect itself only warns), then deployed end to end.
+
+The end-to-end part runs what an operator runs, each as its own process: a real server (its own,
+not the session's: the CLI and the worker must not touch the session's state), ``prefect
+work-pool create``, ``prefect deploy --all``, ``prefect worker start``; then it triggers the sales
+deployment and checks everything through Prefect's API.
+"""
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from flows.sales.tasks import SalesReport
+from prefect_api import flow_run, task_run_logs, task_runs, upstream_ids
+
+import luisy
+from luisy.config import Config
+from luisy.deployments import main, validate_prefect_yaml
+from luisy.testing.server import PrefectServer
+
+REPO = Path(__file__).resolve().parents[2]
+PREFECT_YAML = REPO / "prefect.yaml"
+POOL = "luisy-process"
+POOL_TYPES = {POOL: "process"}
+PREFECT = Path(sys.executable).with_name("prefect")
+
+
+def declared() -> dict:
+    return yaml.safe_load(PREFECT_YAML.read_text())
+
+
+# ------------------------------------------------------------------------ the repository's file
+def test_prefect_yaml_has_no_problems():
+    assert validate_prefect_yaml(PREFECT_YAML, pool_types=POOL_TYPES) == []
+
+
+def test_every_example_pipeline_is_deployed_to_the_process_pool_with_an_inactive_schedule():
+    deployments = declared()["deployments"]
+    pipelines = sorted(f"{p.parent.relative_to(REPO).as_posix()}/flow.py"
+                       for p in REPO.glob("flows/*/__init__.py"))
+    assert sorted(d["entrypoint"].split(":")[0] for d in deployments) == pipelines
+    for deployment in deployments:
+        assert deployment["work_pool"]["name"] == POOL
+        assert deployment["parameters"]
+        assert deployment["schedules"]
+        assert all(schedule["active"] is False for schedule in deployment["schedules"])
+
+
+def test_command_line_check(capsys, tmp_path):
+    assert main([str(PREFECT_YAML)]) == 0
+    assert capsys.readouterr().out.strip().endswith(": ok")
+    broken = tmp_path / "prefect.yaml"
+    broken.write_text("deployments: []\nbulid: []\n")
+    assert main([str(broken)]) == 1
+    assert "unknown top-level key 'bulid'" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------- the validator on broken copies
+def _set(path: str, value):
+    """A change to the declared config: ``path`` like ``deployments.0.work_pool.name``."""
+    *parents, last = path.split(".")
+
+    def change(config):
+        node = config
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+        if value is _DELETE:
+            del node[last]
+        else:
+            node[int(last) if isinstance(node, list) else last] = value
+    return change
+
+
+_DELETE = object()
+SALES = "deployments[0] (monthly)"
+PULL_STEP = "prefect.deployments.steps.set_working_directory"
+
+BROKEN = {
+    "top-level key": (_set("deploymnts", []), "unknown top-level key 'deploymnts'"),
+    "deployment key": (_set("deployments.0.paramters", {"min_quantity": 2}),
+                       f"{SALES}: unknown key 'paramters'"),
+    "work pool key": (_set("deployments.0.work_pool.job_variable", {}),
+                      f"{SALES}.work_pool: unknown key 'job_variable'"),
+    "job variable": (_set("deployments.0.work_pool.job_variables", {"working_dri": "/tmp"}),
+                     f"{SALES}.work_pool.job_variables: unknown job variable 'working_dri' "
+                     "for a 'process' pool"),
+    "job variable type": (_set("deployments.0.work_pool.job_variables", {"stream_output": 3}),
+                          f"{SALES}.work_pool.job_variables.stream_output: 3 is not of type "
+                          "'boolean'"),
+    # the misspelt flag of an inactive schedule: Prefect skips every deployment with a warning
+    "schedule key": (_set("deployments.0.schedules.0", {"cron": "0 6 2 * *", "activ": False}),
+                     f"{SALES}.schedules[0]: unknown key 'activ'"),
+    "concurrency key": (_set("deployments.0.concurrency_limit",
+                             {"limit": 1, "colision_strategy": "CANCEL_NEW"}),
+                        f"{SALES}.concurrency_limit: unknown key 'colision_strategy'"),
+    "trigger key": (_set("deployments.0.triggers", [{"expect": ["prefect.flow-run.Completed"],
+                                                     "treshold": 2}]),
+                    f"{SALES}.triggers[0]: unknown key 'treshold'"),
+    "pull step input": (lambda c: c["pull"][0][PULL_STEP].update(dir="x"),
+                        f"pull[0]: {PULL_STEP} takes no input 'dir'"),
+    "pull step function": (_set("pull", [{"prefect.deployments.steps.set_working_dir": {}}]),
+                           "pull[0]: cannot import prefect.deployments.steps.set_working_dir "
+                           "(module 'prefect.deployments.steps' has no attribute "
+                           "'set_working_dir') and no `requires:` says what to install"),
+    "unknown parameter": (_set("deployments.0.parameters.min_quantiy", 2),
+                          f"{SALES}.parameters: 'min_quantiy' is not a parameter of flow "
+                          "'sales-report' (it has: months, min_quantity, working_dir, workers, "
+                          "dry_run, hash_update_mode, report_complete, spark_block)"),
+    "parameter type": (_set("deployments.0.parameters.months", "2024-01"),
+                       f"{SALES}.parameters.months: '2024-01' is not of type 'array'"),
+    "schedule parameter type": (_set("deployments.0.schedules.0.parameters",
+                                     {"min_quantity": "two"}),
+                                f"{SALES}.schedules[0].parameters.min_quantity: 'two' is not of "
+                                "type 'integer'"),
+    "entrypoint": (_set("deployments.0.entrypoint", "flows/sales/flow.py:sales"),
+                   f"{SALES}: entrypoint flows/sales/flow.py:sales: does not load: "
+                   "MissingFlowError: Flow function with name 'sales' not found in "),
+    "flow name": (_set("deployments.0.flow_name", "sales"),
+                  f"{SALES}: flow_name 'sales' is not the entrypoint's flow 'sales-report'"),
+    "no work pool": (_set("deployments.0.work_pool", _DELETE),
+                     f"{SALES}: no work_pool.name (`prefect deploy --all` needs one)"),
+    "duplicate": (lambda c: c["deployments"].append(dict(c["deployments"][0])),
+                  f"deployments[{len(declared()['deployments'])}] (monthly): "
+                  f"'sales-report/monthly' is already declared by {SALES}"),
+    "templates are left to Prefect": (_set("deployments.0.parameters.workers", "{{ $WORKERS }}"),
+                                      None),
+}
+
+
+@pytest.fixture
+def copy_with(tmp_path):
+    """Write the declared config, changed, beside a link to ``flows/`` (entrypoints load)."""
+    (tmp_path / "flows").symlink_to(REPO / "flows")
+
+    def write(change) -> Path:
+        config = declared()
+        change(config)
+        path = tmp_path / "prefect.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        return path
+    return write
+
+
+@pytest.mark.parametrize("change, expected", BROKEN.values(), ids=BROKEN.keys())
+def test_each_mistake_is_one_precise_problem(copy_with, change, expected):
+    problems = validate_prefect_yaml(copy_with(change), pool_types=POOL_TYPES)
+    if expected is None:
+        assert problems == []
+    else:
+        assert len(problems) == 1, problems
+        assert problems[0].startswith(expected)
+
+
+def test_a_schedule_must_give_required_parameters(copy_with, tmp_path):
+    # CleanSales has a required parameter (month): its flow cannot run on a schedule without it
+    (tmp_path / "clean.py").write_text(
+        "import luisy\nfrom flows.sales.tasks import CleanSales\n\n"
+        "clean_sales = luisy.flow(CleanSales, name='clean-sales')\n")
+    deployment = {"name": "clean", "entrypoint": "clean.py:clean_sales", "parameters": {},
+                  "work_pool": {"name": POOL},
+                  "schedules": [{"cron": "0 6 * * *", "active": False}]}
+
+    def add(config):
+        config["deployments"] = [deployment]
+
+    assert validate_prefect_yaml(copy_with(add)) == [
+        "deployments[0] (clean).schedules[0]: required parameter 'month' is not given "
+        "(a scheduled run has nobody to ask)"]
+    deployment["schedules"][0]["parameters"] = {"month": "2024-01"}
+    assert validate_prefect_yaml(copy_with(add)) == []
+
+
+# ------------------------------------------------------------------------------ end to end
+MONTHS = ["2024-01", "2024-02"]
+DEPLOYMENT = "sales-report/monthly"
+
+
+def _checkout_state() -> tuple:
+    """What ``prefect deploy`` could write in the checkout it runs in."""
+    return (PREFECT_YAML.read_bytes(),
+            [name for name in (".prefect", ".prefectignore") if (REPO / name).exists()])
+
+
+def _cli(env: dict, *args: str, timeout: float = 120) -> str:
+    done = subprocess.run([str(PREFECT), *args], env=env, cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, f"prefect {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+@contextlib.contextmanager
+def _worker(env: dict, log: Path):
+    """``prefect worker start`` in its own process group, stopped (killed if need be) on exit."""
+    with open(log, "wb") as out:
+        process = subprocess.Popen([str(PREFECT), "worker", "start", "--pool", POOL],
+                                   env=env, cwd=log.parent, stdout=out,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
+        try:
+            yield process
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory):
+    """A server of its own, the pool, ``prefect deploy --all``, a worker, and one run of the
+    sales deployment; everything started here is stopped at the end."""
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    base = tmp_path_factory.mktemp("e2e")
+    server = PrefectServer()
+    saved = {key: os.environ.get(key) for key in server.env}
+    with contextlib.ExitStack() as stack:
+        stack.callback(server.stop)
+        server.start()
+        for key, value in saved.items():  # start() points this process at it: undo
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        env = {**os.environ, **server.env,
+               "PREFECT_HOME": str(base / "client-home")}  # the CLI's own profile files
+        env.pop("LUISY_REPO", None)  # else `prefect deploy` bakes its value into the pull step
+        _cli(env, "work-pool", "create", POOL, "--type", "process")
+        before = _checkout_state()
+        deploy_output = _cli(env, "--no-prompt", "deploy", "--all",
+                             "--prefect-file", str(PREFECT_YAML))
+        after = _checkout_state()
+        worker_log = base / "worker.log"
+        stack.enter_context(_worker({**env, "LUISY_REPO": str(REPO),  # the pull step's dir
+                                     "PREFECT_WORKER_QUERY_SECONDS": "1"},  # poll often
+                                    worker_log))
+        stack.enter_context(temporary_settings({PREFECT_API_URL: server.api_url}))
+
+        working_dir = base / "wd"
+        Config().reset()
+        stack.callback(Config().reset)
+        Config().set_param("working_dir", str(working_dir))
+        root = SalesReport(months=MONTHS)
+        plan = luisy.plan(root)  # before the run: what the worker is expected to run
+        run = run_deployment(DEPLOYMENT, parameters={"months": MONTHS,
+                                                     "working_dir": str(working_dir)},
+                             timeout=75, poll_interval=1)
+        yield SimpleNamespace(server=server, run=run, plan=plan, root=root,
+                              working_dir=working_dir, deploy_output=deploy_output,
+                              worker_log=worker_log, checkout=(before, after))
+
+
+def _worker_tail(deployed, lines: int = 40) -> str:
+    text = deployed.worker_log.read_text(errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+def test_deploy_all_creates_the_declared_deployments(deployed):
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        created = {d.name: d for d in client.read_deployments()}
+    assert set(created) == {item["name"] for item in declared()["deployments"]}
+    for item in declared()["deployments"]:
+        deployment = created[item["name"]]
+        assert deployment.entrypoint == item["entrypoint"]
+        assert deployment.work_pool_name == POOL
+        assert deployment.parameters == item["parameters"]
+        assert deployment.pull_steps == declared()["pull"]
+        assert [s.active for s in deployment.schedules] == [False] * len(item["schedules"])
+        assert [s.schedule.cron for s in deployment.schedules] == [
+            s["cron"] for s in item["schedules"]]
+
+
+def test_the_run_completes_with_one_named_task_run_per_task_and_its_edges(deployed):
+    run = flow_run(deployed.run.id)
+    assert run.state.is_completed(), f"{run.state}\nworker log:\n{_worker_tail(deployed)}"
+    assert run.name == str(deployed.root)
+    assert run.parameters["months"] == MONTHS
+
+    steps = {str(step.task): step for step in deployed.plan.to_run}
+    assert len(steps) == 6  # 2 x CleanSales, 2 x MonthlySummary, AllMonths, SalesReport
+    runs = {r.name: r for r in task_runs(run.id, expected=len(steps))}
+    assert set(runs) == set(steps)
+    assert all(r.state.is_completed() for r in runs.values())
+    for name, step in steps.items():
+        upstream = {runs[str(dep)].id for dep in step.deps if str(dep) in steps}
+        assert upstream_ids(runs[name]) == upstream, name
+        assert runs[name].state.state_details.cache_key == step.key.key
+
+
+def test_the_run_publishes_plan_dag_and_outputs_artifacts(deployed):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        artifacts = {a.key: a for a in client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[deployed.run.id])))}
+    assert {k: a.type for k, a in artifacts.items()} == {
+        "luisy-plan-salesreport": "table",
+        "luisy-dag-salesreport": "markdown",
+        "luisy-outputs-salesreport": "table",
+    }
+    plan_rows = _table(artifacts["luisy-plan-salesreport"])
+    assert {row["task"]: row["decision"] for row in plan_rows} == {
+        str(s.task): s.decision.value for s in deployed.plan.steps.values()}
+    dag = artifacts["luisy-dag-salesreport"].data
+    assert "```mermaid" in dag and "classDef run" in dag and "-->" in dag
+    outputs = _table(artifacts["luisy-outputs-salesreport"])
+    assert {row["task"] for row in outputs} == {str(s.task) for s in deployed.plan.to_run}
+    assert all(os.path.exists(row["output"]) for row in outputs)
+
+
+def _table(artifact) -> list[dict]:
+    data = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
+    return data
+
+
+def test_the_run_writes_the_outputs_and_their_keys(deployed):
+    report = deployed.root.read()
+    assert report["months"] == MONTHS
+    assert report["total_revenue"] > 0
+    for step in deployed.plan.to_run:
+        assert Path(step.location).is_relative_to(deployed.working_dir), step.location
+    # the worker recorded the same keys this process computes: nothing is left to run
+    assert luisy.plan(deployed.root).to_run == []
+
+
+def test_self_logger_lines_land_in_the_task_run_logs(deployed):
+    runs = {r.name: r for r in task_runs(deployed.run.id)}
+    clean = runs["CleanSales(month=2024-01, min_quantity=1)"]
+    assert any("kept 195 of 200 orders" in line for line in task_run_logs(clean.id))
+
+
+def test_deploying_leaves_the_checkout_alone(deployed):
+    before, after = deployed.checkout
+    assert after == before
+    assert DEPLOYMENT in deployed.deploy_output
