@@ -136,6 +136,11 @@ def _quiet_temporary_server() -> None:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["validate-deployments"]:
+        from luisy.deployments import main as validate
+
+        return validate(argv[1:])
     _quiet_temporary_server()
     args, extra = _parser().parse_known_args(argv)
     cfg = Config()

@@ -346,3 +346,16 @@ def test_deploying_leaves_the_checkout_alone(deployed):
     before, after = deployed.checkout
     assert after == before
     assert DEPLOYMENT in deployed.deploy_output
+
+
+def test_luisy_cli_validates_deployments(tmp_path, capsys):
+    from luisy import cli
+
+    assert cli.main(["validate-deployments", os.path.join(REPO, "prefect.yaml")]) == 0
+    assert capsys.readouterr().out.strip().endswith("prefect.yaml: ok")
+    broken = tmp_path / "prefect.yaml"
+    broken.write_text("deployments:\n  - name: x\n"
+                      "    entrypoint: flows/sales/flow.py:sales_report\n"
+                      "    work_pool: {name: p}\n    paramters: {}\n")
+    assert cli.main(["validate-deployments", str(broken)]) == 1
+    assert "paramters" in capsys.readouterr().out
