@@ -22,14 +22,21 @@ class TaskGraph:
     def __len__(self) -> int:
         return len(self.deps)
 
-    def downstream(self, task: Task) -> set[Task]:
-        """All tasks that depend on ``task``, directly or not."""
+    def downstream(self, task: Task, reached: set[Task] | None = None) -> set[Task]:
+        """All tasks that depend on ``task``, directly or not.
+
+        With ``reached`` (tasks collected by earlier calls, updated in place), those tasks and
+        their own downstream are left out, so that marking the downstream of many failures
+        visits each task once.
+        """
         seen: set[Task] = set()
+        reached = set() if reached is None else reached
         stack = [task]
         while stack:
             for parent in self.dependents.get(stack.pop(), ()):
-                if parent not in seen:
+                if parent not in seen and parent not in reached:
                     seen.add(parent)
+                    reached.add(parent)
                     stack.append(parent)
         return seen
 

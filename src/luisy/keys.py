@@ -6,6 +6,7 @@ downstream, and nothing else.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -32,12 +33,14 @@ class TaskKey:
         return {"code": self.fingerprint.code, "libraries": self.fingerprint.libraries}
 
 
+#: what ``json.dumps(..., sort_keys=True, separators=(",", ":"))`` builds on every call
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def compute_key(task: Task, fp: Fingerprint, upstream: dict[str, str]) -> TaskKey:
     params = task.to_str_params(only_significant=True)
-    payload = json.dumps(
-        [task.get_task_family(), fp.digest, params, sorted(upstream.values())],
-        sort_keys=True, separators=(",", ":"),
-    )
+    payload = _ENCODER.encode(
+        [task.get_task_family(), fp.digest, params, sorted(upstream.values())])
     return TaskKey(hashlib.sha256(payload.encode()).hexdigest(), fp, params, upstream)
 
 
@@ -51,4 +54,19 @@ def store_location(task: Task, stores: HashStores) -> tuple[HashStore, str] | No
         return None
     working_dir = Config().working_dir
     folder = os.path.join(working_dir, task.get_project_name())
-    return stores.for_folder(folder), os.path.relpath(out.path, working_dir)
+    return stores.for_folder(folder), _relpath(out.path, working_dir)
+
+
+@functools.lru_cache(maxsize=64)
+def _normpath(path: str) -> str:
+    return os.path.normpath(path)
+
+
+def _relpath(path: str, start: str) -> str:
+    """``os.path.relpath(path, start)``, without its list work for a path inside ``start``."""
+    # an absolute start is normalised once; a relative one depends on the current directory
+    base = _normpath(start) if os.path.isabs(start) else os.path.abspath(start)
+    full = os.path.abspath(path)
+    if full.startswith(base) and full[len(base):len(base) + 1] == os.sep and base != os.sep:
+        return full[len(base) + 1:]
+    return os.path.relpath(full, base)

@@ -2,10 +2,12 @@
 
 The scheduler submits a task only when its upstreams are done and keeps at most ``workers``
 in flight, so no worker thread is parked waiting and the limit holds whatever the task runner
-(threads by default, Dask across machines). Upstream task runs are passed as ``wait_for``, so
-Prefect records the dependency edges. A failing task fails its task run (traceback in its
-logs); its downstream is never submitted and is reported as upstream-failed; independent
-branches finish.
+(threads by default, Dask across machines). When the task runner is itself a pool of at most
+``workers`` threads (the default), up to ``workers`` more ready tasks wait in its queue, so a
+thread that finishes a task starts the next without waiting for the scheduler's turn.
+Upstream task runs are passed as ``wait_for``, so Prefect records the dependency edges. A
+failing task fails its task run (traceback in its logs); its downstream is never submitted and
+is reported as upstream-failed; independent branches finish.
 """
 from __future__ import annotations
 
@@ -119,6 +121,20 @@ def _run_name(parameters: dict[str, Any]) -> str:
     return str(parameters["luisy_task"])
 
 
+def _runner_limit() -> float:
+    """How many tasks the current flow run's task runner runs at once (inf if unbounded)."""
+    from prefect.context import FlowRunContext
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    ctx = FlowRunContext.get()
+    runner = getattr(ctx, "task_runner", None)
+    if isinstance(runner, ThreadPoolTaskRunner):
+        limit = getattr(runner, "_max_workers", None)
+        if isinstance(limit, int):
+            return limit
+    return float("inf")
+
+
 class _Scheduler:
     """Submits ready tasks to Prefect, at most ``workers`` at once, and reacts to each result."""
 
@@ -140,6 +156,11 @@ class _Scheduler:
         self.finished: queue.SimpleQueue = queue.SimpleQueue()
         self.prefect_tasks: dict[type, Any] = {}
         self.in_flight = 0
+        #: tasks submitted and not finished: ``workers``, or twice that when the task runner
+        #: runs at most ``workers`` at once itself (the rest wait in its queue, not running)
+        self.window = self.workers * (2 if _runner_limit() <= self.workers else 1)
+        #: everything downstream of a failed task, so each task is visited once
+        self.cut_off: set[Task] = set()
 
     def prefect_task(self, cls: type[Task]) -> Any:
         found = self.prefect_tasks.get(cls)
@@ -167,6 +188,7 @@ class _Scheduler:
         from prefect.client.schemas.objects import StateDetails
         from prefect.states import Completed
 
+        self.started[luisy_task] = time.monotonic()  # it may have waited in the pool's queue
         step = self.plan.steps[luisy_task]
         if step.decision is Decision.COMPLETE:
             return Completed(name="Cached", message=f"complete: {step.reason}",
@@ -198,7 +220,7 @@ class _Scheduler:
         future.add_done_callback(lambda f, t=task: self.finished.put(t))
 
     def pump(self) -> None:
-        while self.ready and self.in_flight < self.workers:
+        while self.ready and self.in_flight < self.window:
             self.submit(self.ready.popleft())
 
     def on_finished(self, task: Task) -> None:
@@ -221,7 +243,7 @@ class _Scheduler:
         self.summary.failed.add(task)
         self.summary.errors[task] = state.message or state.name
         self.progress("failed", step, seconds)
-        for down in self.plan.graph.downstream(task):
+        for down in self.plan.graph.downstream(task, self.cut_off):
             if down in self.steps and down not in self.summary.upstream_failed:
                 self.summary.upstream_failed.add(down)
                 self.progress("upstream failed", self.steps[down], 0.0)
