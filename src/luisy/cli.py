@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--spark-block", help="name of a saved spark-session Prefect block")
     p.add_argument("--show-complete", action="store_true",
                    help="list complete tasks in the plan too")
+    p.add_argument("--group-size", type=int, default=1, metavar="N",
+                   help="let up to N ready tasks of one class share a Prefect task run")
     p.add_argument("--report-complete", action="store_true",
                    help="show complete tasks in the Prefect flow run as Cached task runs")
     p.add_argument("--visualize", metavar="PATH",
@@ -175,7 +177,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     quiet_prefect_console()
     summary = execute_plan(plan, workers=args.workers,
                            progress=ProgressPrinter(len(plan.to_run), out),
-                           report_complete=args.report_complete)
+                           report_complete=args.report_complete,
+                           group_size=args.group_size)
     if args.hash_update_mode:
         print(f"Recorded current keys for {len(summary.adopted)} existing output(s).", file=out)
     print(f"\n{summary}", file=out)

@@ -74,6 +74,10 @@ class Config:
         self._check(name)
         self._params[name] = value
 
+    def portable(self) -> dict[str, Any]:
+        """The settings another process needs to run tasks alike (no live Spark session)."""
+        return {k: v for k, v in self._params.items() if k != "spark"}
+
     def update(self, params: dict[str, Any]) -> None:
         for name in params:
             self._check(name)

@@ -91,11 +91,16 @@ def prefect_options(
     retry_delay_seconds: float | None = None,
     timeout_seconds: float | None = None,
     tags: list[str] | tuple[str, ...] | None = None,
+    group_size: int | None = None,
 ) -> Callable[[T], T]:
-    """Prefect settings for the task runs of this class (same as class attributes)."""
+    """Prefect settings for the task runs of this class (same as class attributes).
+
+    ``group_size=N`` lets up to N ready tasks of the class share one task run: for many tiny
+    tasks, where Prefect's per-run cost would dominate.
+    """
     given = {"retries": retries, "retry_delay_seconds": retry_delay_seconds,
              "timeout_seconds": timeout_seconds,
-             "tags": tuple(tags) if tags is not None else None}
+             "tags": tuple(tags) if tags is not None else None, "group_size": group_size}
 
     def decorator(cls: T) -> T:
         for attr, value in given.items():

@@ -34,6 +34,7 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
     "dry_run": (bool, False),
     "hash_update_mode": (bool, False),
     "report_complete": (bool, False),
+    "group_size": (int, 1),
     "spark_block": (str | None, None),
 }
 
@@ -97,7 +98,8 @@ def flow(task_cls: type[Task], name: str | None = None, description: str | None 
             raise MissingExternalError(plan.missing_external())
         if must_run:
             run_in_current_flow(plan, summary, kwargs.get("workers", 1),
-                                report_complete=kwargs.get("report_complete", False))
+                                report_complete=kwargs.get("report_complete", False),
+                                group_size=kwargs.get("group_size", 1))
         elif not summary.missing_external:
             from luisy.artifacts import publish_plan
 

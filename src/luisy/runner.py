@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import queue
 import time
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ def build(
     progress: Progress | None = None,
     task_runner: Any = None,
     report_complete: bool = False,
+    group_size: int = 1,
     **config: Any,
 ) -> BuildSummary:
     """Plan ``task`` and everything it needs, then run what is not complete as a Prefect flow.
@@ -53,11 +55,16 @@ def build(
 
     With ``report_complete=True`` complete tasks appear in the flow run too, as task runs in a
     ``Cached`` state; by default a complete subgraph costs no task runs.
+
+    ``group_size > 1`` packs tasks of one class that are ready together into one task run of
+    up to that many (for many tiny tasks, where Prefect's per-run cost dominates); a class's
+    own ``group_size`` (``@luisy.prefect_options(group_size=...)``) takes precedence.
     """
     Config().update(config)
     return execute_plan(make_plan(task), workers=workers, dry_run=dry_run,
                         hash_update_mode=hash_update_mode, progress=progress,
-                        task_runner=task_runner, report_complete=report_complete)
+                        task_runner=task_runner, report_complete=report_complete,
+                        group_size=group_size)
 
 
 def prepare(plan: Plan, dry_run: bool = False, hash_update_mode: bool = False
@@ -92,6 +99,7 @@ def execute_plan(
     progress: Progress | None = None,
     task_runner: Any = None,
     report_complete: bool = False,
+    group_size: int = 1,
 ) -> BuildSummary:
     """Carry out a plan made by :func:`~luisy.planner.make_plan` (the CLI shows it first)."""
     cfg = Config()
@@ -102,7 +110,7 @@ def execute_plan(
     )
     if must_run:
         run_flow(plan, summary, workers=workers, progress=progress, task_runner=task_runner,
-                 report_complete=report_complete)
+                 report_complete=report_complete, group_size=group_size)
     return summary
 
 
@@ -118,7 +126,11 @@ def adopt_current_keys(plan: Plan, summary: BuildSummary) -> None:
 
 
 def _run_name(parameters: dict[str, Any]) -> str:
-    return str(parameters["luisy_task"])
+    """``Interim(month=2024-01)``, or for a group ``Leaf x100 (Leaf(i=0) … Leaf(i=99))``."""
+    tasks = parameters["luisy_tasks"]
+    if len(tasks) == 1:
+        return str(tasks[0])
+    return f"{tasks[0].get_task_family()} x{len(tasks)} ({tasks[0]} … {tasks[-1]})"
 
 
 def _runner_limit() -> float:
@@ -135,14 +147,77 @@ def _runner_limit() -> float:
     return float("inf")
 
 
+class GroupFailed(Exception):
+    """Some members of a grouped task run failed; ``failed`` maps their names to errors."""
+
+    def __init__(self, failed: dict[str, str], total: int):
+        self.failed = failed
+        names = ", ".join(list(failed)[:5]) + (" …" if len(failed) > 5 else "")
+        super().__init__(f"{len(failed)} of {total} grouped tasks failed: {names}")
+
+    def __reduce__(self) -> tuple:  # survives pickling to and from a Dask worker
+        return (GroupFailed, (self.failed, len(self.failed)))
+
+
+def _run_one(luisy_task: Task, reason: str, location: str) -> None:
+    luisy_task.logger.info("%s: %s", luisy_task, reason)
+    engine = luisy_task.describe_engine()
+    if engine:
+        luisy_task.logger.info("engine: %s", engine)
+    luisy_task.run()
+    if not isinstance(luisy_task, WrapperTask) and not luisy_task.output().exists():
+        raise RuntimeError(f"{luisy_task}: run() finished without writing its output {location}")
+
+
+def run_luisy_tasks(luisy_tasks: list[Task], reasons: list[str], keys: list[str],
+                    locations: list[str], cached: bool, config: dict[str, Any] | None) -> State:
+    """Body of one Prefect task run: one luisy task, or a group of tiny ones of one class.
+
+    A module-level function of picklable arguments, so a Dask task runner can run it in
+    another process or on another machine; ``config`` then brings luisy's settings along.
+    A single task's final state carries its luisy key as cache key. A group runs every member
+    and fails at the end, naming the members that failed, so the others still count.
+    """
+    from prefect.client.schemas.objects import StateDetails
+    from prefect.states import Completed
+
+    if cached:
+        return Completed(name="Cached", message=f"complete: {reasons[0]}",
+                         state_details=StateDetails(cache_key=keys[0]))
+    if config is not None:
+        Config().update(config)
+    if len(luisy_tasks) == 1:
+        _run_one(luisy_tasks[0], reasons[0], locations[0])
+        return Completed(message=f"ran: {reasons[0]}",
+                         state_details=StateDetails(cache_key=keys[0]))
+    failed = {}
+    for task, reason, location in zip(luisy_tasks, reasons, locations, strict=True):
+        try:
+            _run_one(task, reason, location)
+        except Exception as exc:
+            task.logger.exception("%s failed", task)
+            failed[str(task)] = f"{type(exc).__name__}: {exc}"
+    if failed:
+        raise GroupFailed(failed, len(luisy_tasks))
+    return Completed(message=f"ran {len(luisy_tasks)} tasks")
+
+
+Unit = tuple[Task, ...]
+
+
 class _Scheduler:
-    """Submits ready tasks to Prefect, at most ``workers`` at once, and reacts to each result."""
+    """Submits ready tasks to Prefect, at most ``workers`` at once, and reacts to each result.
+
+    Tasks of a class with ``group_size > 1`` that are ready together share one task run.
+    """
 
     def __init__(self, plan: Plan, summary: BuildSummary, workers: int,
-                 progress: Progress | None, report_complete: bool = False):
+                 progress: Progress | None, report_complete: bool = False,
+                 in_threads: bool = True, group_size: int = 1):
         self.plan = plan
         self.summary = summary
         self.workers = max(1, workers)
+        self.group_size = max(1, group_size)
         self.progress = progress or (lambda event, step, seconds: None)
         self.steps = {s.task: s for s in plan.to_run}
         #: complete tasks shown in the flow run as Cached task runs (report_complete)
@@ -151,14 +226,17 @@ class _Scheduler:
         self.waiting = {t: {d for d in s.deps if d in self.steps} for t, s in self.steps.items()}
         self.ready: collections.deque[Task] = collections.deque(
             t for t, waiting in self.waiting.items() if not waiting)
+        #: the future of the task run each task is in (a group's members share one)
         self.futures: dict[Task, Any] = {}
-        self.started: dict[Task, float] = {}
+        self.started: dict[Unit, float] = {}
         self.finished: queue.SimpleQueue = queue.SimpleQueue()
         self.prefect_tasks: dict[type, Any] = {}
         self.in_flight = 0
-        #: tasks submitted and not finished: ``workers``, or twice that when the task runner
-        #: runs at most ``workers`` at once itself (the rest wait in its queue, not running)
+        #: task runs submitted and not finished: ``workers``, or twice that when the task
+        #: runner runs at most ``workers`` at once itself (the rest wait in its queue)
         self.window = self.workers * (2 if _runner_limit() <= self.workers else 1)
+        #: luisy settings for task runs in other processes (Dask); threads share this one's
+        self.config = None if in_threads else Config().portable()
         #: everything downstream of a failed task, so each task is visited once
         self.cut_off: set[Task] = set()
 
@@ -169,7 +247,7 @@ class _Scheduler:
             from prefect.cache_policies import NO_CACHE
 
             found = prefect_task(
-                self.execute,
+                run_luisy_tasks,
                 name=cls.get_task_family(),
                 task_run_name=_run_name,
                 retries=cls.retries,
@@ -183,66 +261,78 @@ class _Scheduler:
             self.prefect_tasks[cls] = found
         return found
 
-    def execute(self, luisy_task: Task) -> State:
-        """Body of one Prefect task run; its final state carries the luisy key as cache key."""
-        from prefect.client.schemas.objects import StateDetails
-        from prefect.states import Completed
-
-        self.started[luisy_task] = time.monotonic()  # it may have waited in the pool's queue
-        step = self.plan.steps[luisy_task]
-        if step.decision is Decision.COMPLETE:
-            return Completed(name="Cached", message=f"complete: {step.reason}",
-                             state_details=StateDetails(cache_key=step.key.key))
-        luisy_task.logger.info("%s: %s", luisy_task, step.reason)
-        engine = luisy_task.describe_engine()
-        if engine:
-            luisy_task.logger.info("engine: %s", engine)
-        luisy_task.run()
-        if not isinstance(luisy_task, WrapperTask) and not luisy_task.output().exists():
-            raise RuntimeError(f"{luisy_task}: run() finished without writing its output "
-                               f"{step.location}")
-        if step.store is not None:
-            step.store.record(step.rel_path, step.key.key, step.key.details(),
-                              step.key.fingerprint_details())
-        return Completed(message=f"ran: {step.reason}",
-                         state_details=StateDetails(cache_key=step.key.key))
-
-    def submit(self, task: Task) -> None:
-        step = self.plan.steps[task]
-        self.started[task] = time.monotonic()
-        if task in self.steps:
-            self.progress("start", step, 0.0)
-        future = self.prefect_task(type(task)).submit(
-            luisy_task=task, wait_for=[self.futures[d] for d in step.deps if d in self.futures]
+    def submit(self, unit: Unit) -> None:
+        steps = [self.plan.steps[t] for t in unit]
+        self.started[unit] = time.monotonic()
+        for step in steps:
+            if step.task in self.steps:
+                self.progress("start", step, 0.0)
+        upstream = {id(f): f for s in steps for d in s.deps if (f := self.futures.get(d))}
+        future = self.prefect_task(type(unit[0])).submit(
+            luisy_tasks=list(unit), reasons=[s.reason for s in steps],
+            keys=[s.key.key for s in steps], locations=[s.location for s in steps],
+            cached=steps[0].decision is Decision.COMPLETE, config=self.config,
+            wait_for=list(upstream.values()),
         )
-        self.futures[task] = future
+        for task in unit:
+            self.futures[task] = future
         self.in_flight += 1
-        future.add_done_callback(lambda f, t=task: self.finished.put(t))
+        future.add_done_callback(lambda f, u=unit: self.finished.put(u))
+
+    def group_size_of(self, cls: type[Task]) -> int:
+        return cls.group_size if cls.group_size > 1 else self.group_size
+
+    def next_unit(self) -> Unit:
+        first = self.ready.popleft()
+        size = self.group_size_of(type(first))
+        if size == 1:
+            return (first,)
+        unit, rest = [first], collections.deque()
+        while self.ready and len(unit) < size:
+            task = self.ready.popleft()
+            (unit if type(task) is type(first) else rest).append(task)
+        self.ready.extendleft(reversed(rest))
+        return tuple(unit)
 
     def pump(self) -> None:
         while self.ready and self.in_flight < self.window:
-            self.submit(self.ready.popleft())
+            self.submit(self.next_unit())
 
-    def on_finished(self, task: Task) -> None:
-        step = self.steps[task]
-        seconds = time.monotonic() - self.started[task]
-        future = self.futures[task]
+    def on_finished(self, unit: Unit) -> None:
+        seconds = time.monotonic() - self.started[unit]
+        future = self.futures[unit[0]]
         future.wait()
         state = future.state
-        if state.is_completed():
-            self.summary.completed.add(task)
-            self.progress("done", step, seconds)
-            for parent in self.plan.graph.dependents.get(task, ()):
-                pending = self.waiting.get(parent)
-                if pending is None or task not in pending:
-                    continue
-                pending.discard(task)
-                if not pending and parent not in self.summary.upstream_failed:
-                    self.ready.append(parent)
-            return
+        failed: dict[str, str] = {}
+        if not state.is_completed():
+            error = state.result(raise_on_failure=False) if len(unit) > 1 else None
+            failed = (error.failed if isinstance(error, GroupFailed)
+                      else {str(t): state.message or state.name for t in unit})
+        for task in unit:
+            if str(task) in failed:
+                self.on_failed(task, failed[str(task)], seconds)
+            else:
+                self.on_done(task, seconds)
+
+    def on_done(self, task: Task, seconds: float) -> None:
+        step = self.steps[task]
+        if step.store is not None:  # here, not in the task run: it may be another process
+            step.store.record(step.rel_path, step.key.key, step.key.details(),
+                              step.key.fingerprint_details())
+        self.summary.completed.add(task)
+        self.progress("done", step, seconds)
+        for parent in self.plan.graph.dependents.get(task, ()):
+            pending = self.waiting.get(parent)
+            if pending is None or task not in pending:
+                continue
+            pending.discard(task)
+            if not pending and parent not in self.summary.upstream_failed:
+                self.ready.append(parent)
+
+    def on_failed(self, task: Task, error: str, seconds: float) -> None:
         self.summary.failed.add(task)
-        self.summary.errors[task] = state.message or state.name
-        self.progress("failed", step, seconds)
+        self.summary.errors[task] = error
+        self.progress("failed", self.steps[task], seconds)
         for down in self.plan.graph.downstream(task, self.cut_off):
             if down in self.steps and down not in self.summary.upstream_failed:
                 self.summary.upstream_failed.add(down)
@@ -250,13 +340,13 @@ class _Scheduler:
 
     def run(self) -> None:
         for step in self.cached:  # already final: they hold no worker for long
-            self.submit(step.task)
+            self.submit((step.task,))
         self.pump()
         while self.in_flight:
-            task = self.finished.get()
+            unit = self.finished.get()
             self.in_flight -= 1
-            if task in self.steps:  # not a Cached report
-                self.on_finished(task)
+            if unit[0] in self.steps:  # not a Cached report
+                self.on_finished(unit)
             self.pump()
             self.plan.stores.flush_if_due()
         self.plan.stores.flush()
@@ -266,7 +356,7 @@ class _Scheduler:
 
 def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
                         progress: Progress | None = None, report_complete: bool = False,
-                        artifacts: bool = True) -> None:
+                        artifacts: bool = True, group_size: int = 1) -> None:
     """Run the plan's steps as task runs of the flow run this is called in."""
     from prefect.context import FlowRunContext
 
@@ -277,24 +367,38 @@ def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
 
         publish_plan(plan)
     try:
-        _Scheduler(plan, summary, workers, progress, report_complete).run()
+        from prefect.task_runners import ThreadPoolTaskRunner
+
+        in_threads = ctx is None or isinstance(ctx.task_runner, ThreadPoolTaskRunner)
+        _Scheduler(plan, summary, workers, progress, report_complete, in_threads,
+                   group_size).run()
     finally:
         plan.stores.flush()
         if artifacts:
             publish_outputs(plan, summary)
 
 
+#: builds in progress by id. The flow function looks its plan up here instead of closing over
+#: it: Prefect pickles the flow with every task it submits to a Dask task runner.
+_BUILDS: dict[str, tuple] = {}
+
+
+def luisy_build(build: str) -> None:
+    plan, summary, workers, progress, report_complete, group_size = _BUILDS[build]
+    run_in_current_flow(plan, summary, workers, progress, report_complete,
+                        group_size=group_size)
+
+
 def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
              progress: Progress | None = None, task_runner: Any = None,
-             report_complete: bool = False) -> None:
+             report_complete: bool = False, group_size: int = 1) -> None:
     """Run the plan's ``run`` steps as one Prefect flow run named after the root task."""
     from prefect import flow
     from prefect.task_runners import ThreadPoolTaskRunner
 
     root = plan.root
-
-    def luisy_build() -> None:
-        run_in_current_flow(plan, summary, workers, progress, report_complete)
+    build_id = uuid.uuid4().hex
+    _BUILDS[build_id] = (plan, summary, workers, progress, report_complete, group_size)
 
     runner_flow = flow(
         luisy_build,
@@ -305,7 +409,10 @@ def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
         validate_parameters=False,
         log_prints=False,  # the scheduler's progress lines go to the terminal, not the logs
     )
-    state = runner_flow(return_state=True)
+    try:
+        state = runner_flow(build=build_id, return_state=True)
+    finally:
+        del _BUILDS[build_id]
     if not state.is_completed() and not summary.failed:
         # the flow itself crashed (not a task): the build did not happen
         summary.flow_error = f"flow run {state.name}: {state.message}"

@@ -149,3 +149,31 @@ class Flaky(luisy.Task):
             raise RuntimeError(f"attempt {attempts} fails")
         self.write(attempts)
 
+
+
+@luisy.project_name("itest")
+@luisy.raw
+@luisy.prefect_options(group_size=4)
+class Tiny(luisy.Task):
+    """Many of these share task runs; ``bad`` ones fail."""
+
+    i = luisy.IntParameter()
+    bad = luisy.BoolParameter(default=False)
+
+    def run(self):
+        if self.bad:
+            raise ValueError(f"tiny {self.i} is bad")
+        self.write(self.i)
+
+
+@luisy.project_name("itest")
+@luisy.final
+class TinyFanIn(luisy.Task):
+    n = luisy.IntParameter(default=10)
+    bad = luisy.ListParameter(default=[])
+
+    def requires(self):
+        return [Tiny(i=i, bad=i in self.bad) for i in range(self.n)]
+
+    def run(self):
+        self.write(sum(t.read() for t in self.input()))

@@ -228,3 +228,40 @@ def test_a_flow_that_fails_outside_any_task_is_a_failed_build(working_dir, monke
     assert not summary.ok
     assert "artifact service down" in summary.flow_error
     assert "FLOW FAILED" in str(summary)
+
+
+def test_tiny_tasks_of_a_grouped_class_share_task_runs(working_dir):
+    from itasks import Tiny, TinyFanIn
+
+    summary = luisy.build(TinyFanIn(n=10), workers=1)
+    assert summary.ok
+    assert TinyFanIn(n=10).read() == 45
+    runs = task_runs(summary.flow_run_id, expected=4)
+    names = sorted(r.name for r in runs)
+    assert names == ["Tiny x2 (Tiny(i=8, bad=False) … Tiny(i=9, bad=False))",
+                     "Tiny x4 (Tiny(i=0, bad=False) … Tiny(i=3, bad=False))",
+                     "Tiny x4 (Tiny(i=4, bad=False) … Tiny(i=7, bad=False))",
+                     "TinyFanIn(n=10, bad=[])"]
+    fan_in = next(r for r in runs if r.name.startswith("TinyFanIn"))
+    assert upstream_ids(fan_in) == {r.id for r in runs if r.name.startswith("Tiny x")}
+    # every member's key is recorded: a second build runs nothing
+    assert luisy.build(TinyFanIn(n=10)).completed == set()
+    assert summary.completed == {TinyFanIn(n=10), *(Tiny(i=i) for i in range(10))}
+
+
+def test_a_failing_member_fails_its_group_run_and_only_itself(working_dir):
+    from itasks import Tiny, TinyFanIn
+
+    root = TinyFanIn(n=6, bad=[2])
+    summary = luisy.build(root, workers=1)
+    assert summary.failed == {Tiny(i=2, bad=True)}
+    assert summary.upstream_failed == {root}
+    assert summary.completed == {Tiny(i=i) for i in (0, 1, 3, 4, 5)}
+    assert "tiny 2 is bad" in summary.errors[Tiny(i=2, bad=True)]
+    runs = {r.name: r for r in task_runs(summary.flow_run_id, expected=2)}
+    group = runs["Tiny x4 (Tiny(i=0, bad=False) … Tiny(i=3, bad=False))"]
+    assert group.state.is_failed()
+    assert "1 of 4 grouped tasks failed: Tiny(i=2, bad=True)" in group.state.message
+    assert runs["Tiny x2 (Tiny(i=4, bad=False) … Tiny(i=5, bad=False))"].state.is_completed()
+    logs = "\n".join(task_run_logs(group.id))
+    assert "ValueError: tiny 2 is bad" in logs

@@ -15,9 +15,6 @@ pytestmark = pytest.mark.usefixtures("prefect_server")
 prefect_dask = pytest.importorskip("prefect_dask", reason="needs the `dask` extra")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "luisy.runner ships a bound method and a closure over the plan to Dask, which cannot be "
-    "pickled; fixed by a module-level task body and flow function (see docs/prefect.md)"))
 def test_fan_in_on_a_local_dask_cluster_of_two_processes(working_dir):
     runner = prefect_dask.DaskTaskRunner(cluster_kwargs={
         "n_workers": 2, "processes": True, "threads_per_worker": 1, "dashboard_address": None})

@@ -93,6 +93,8 @@ class Task(metaclass=TaskMeta):
     retry_delay_seconds: ClassVar[float] = 0
     timeout_seconds: ClassVar[float | None] = None
     tags: ClassVar[tuple[str, ...]] = ()
+    #: >1: up to this many ready tasks of this class share one Prefect task run
+    group_size: ClassVar[int] = 1
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if not hasattr(self, "param_kwargs"):  # subclass __init__ called directly
