@@ -125,9 +125,32 @@ def adopt_current_keys(plan: Plan, summary: BuildSummary) -> None:
     plan.stores.flush()
 
 
+class RunUnit:
+    """What one Prefect task run carries: one luisy task, or a group of one class.
+
+    A single plain, picklable parameter: Prefect does not walk into it looking for futures,
+    and the server's flow-run graph counts each dependency edge once (it multiplies parent
+    edges by the number of task-run parameters).
+    """
+
+    __slots__ = ("cached", "config", "keys", "locations", "reasons", "tasks")
+
+    def __init__(self, tasks: list[Task], reasons: list[str], keys: list[str],
+                 locations: list[str], cached: bool, config: dict[str, Any] | None):
+        self.tasks, self.reasons, self.keys = tasks, reasons, keys
+        self.locations, self.cached, self.config = locations, cached, config
+
+    def __getstate__(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __setstate__(self, state: tuple) -> None:
+        for name, value in zip(self.__slots__, state, strict=True):
+            setattr(self, name, value)
+
+
 def _run_name(parameters: dict[str, Any]) -> str:
     """``Interim(month=2024-01)``, or for a group ``Leaf x100 (Leaf(i=0) … Leaf(i=99))``."""
-    tasks = parameters["luisy_tasks"]
+    tasks = parameters["unit"].tasks
     if len(tasks) == 1:
         return str(tasks[0])
     return f"{tasks[0].get_task_family()} x{len(tasks)} ({tasks[0]} … {tasks[-1]})"
@@ -169,23 +192,23 @@ def _run_one(luisy_task: Task, reason: str, location: str) -> None:
         raise RuntimeError(f"{luisy_task}: run() finished without writing its output {location}")
 
 
-def run_luisy_tasks(luisy_tasks: list[Task], reasons: list[str], keys: list[str],
-                    locations: list[str], cached: bool, config: dict[str, Any] | None) -> State:
+def run_luisy_tasks(unit: RunUnit) -> State:
     """Body of one Prefect task run: one luisy task, or a group of tiny ones of one class.
 
-    A module-level function of picklable arguments, so a Dask task runner can run it in
-    another process or on another machine; ``config`` then brings luisy's settings along.
+    A module-level function of a picklable argument, so a Dask task runner can run it in
+    another process or on another machine; ``unit.config`` then brings luisy's settings.
     A single task's final state carries its luisy key as cache key. A group runs every member
     and fails at the end, naming the members that failed, so the others still count.
     """
     from prefect.client.schemas.objects import StateDetails
     from prefect.states import Completed
 
-    if cached:
+    luisy_tasks, reasons, keys, locations = unit.tasks, unit.reasons, unit.keys, unit.locations
+    if unit.cached:
         return Completed(name="Cached", message=f"complete: {reasons[0]}",
                          state_details=StateDetails(cache_key=keys[0]))
-    if config is not None:
-        Config().update(config)
+    if unit.config is not None:
+        Config().update(unit.config)
     if len(luisy_tasks) == 1:
         _run_one(luisy_tasks[0], reasons[0], locations[0])
         return Completed(message=f"ran: {reasons[0]}",
@@ -269,9 +292,9 @@ class _Scheduler:
                 self.progress("start", step, 0.0)
         upstream = {id(f): f for s in steps for d in s.deps if (f := self.futures.get(d))}
         future = self.prefect_task(type(unit[0])).submit(
-            luisy_tasks=list(unit), reasons=[s.reason for s in steps],
-            keys=[s.key.key for s in steps], locations=[s.location for s in steps],
-            cached=steps[0].decision is Decision.COMPLETE, config=self.config,
+            unit=RunUnit(list(unit), [s.reason for s in steps], [s.key.key for s in steps],
+                         [s.location for s in steps], steps[0].decision is Decision.COMPLETE,
+                         self.config),
             wait_for=list(upstream.values()),
         )
         for task in unit:

@@ -111,7 +111,8 @@ BROKEN = {
     "unknown parameter": (_set("deployments.0.parameters.min_quantiy", 2),
                           f"{SALES}.parameters: 'min_quantiy' is not a parameter of flow "
                           "'sales-report' (it has: months, min_quantity, working_dir, workers, "
-                          "dry_run, hash_update_mode, report_complete, spark_block)"),
+                          "dry_run, hash_update_mode, report_complete, group_size, "
+                          "spark_block)"),
     "parameter type": (_set("deployments.0.parameters.months", "2024-01"),
                        f"{SALES}.parameters.months: '2024-01' is not of type 'array'"),
     "schedule parameter type": (_set("deployments.0.schedules.0.parameters",
