@@ -12,6 +12,9 @@ Decisions are made from keys, not data, so the whole plan is known before anythi
 from __future__ import annotations
 
 import enum
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from luisy.fingerprint import Fingerprint, fingerprint
@@ -107,20 +110,36 @@ def _changes(previous: dict | None, key: TaskKey, steps: dict[Task, Step]) -> st
     return "; ".join(reasons) or "key changed"
 
 
+@contextmanager
+def _without_gc_passes() -> Iterator[None]:
+    """Pause the cyclic garbage collector (if on) while a plan is made.
+
+    Planning allocates many objects that all stay alive; each collection pass meanwhile
+    rescans the whole heap for nothing, a quarter of a 10,000-task plan's time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def make_plan(root: Task, stores: HashStores | None = None) -> Plan:
     """Decide every task of the graph below ``root``; nothing is run or written."""
-    graph = build_graph(root)
-    stores = stores or HashStores()
-    fps: dict[type, Fingerprint] = {}
-    steps: dict[Task, Step] = {}
-    for task in graph:
-        cls = type(task)
-        fp = fps.get(cls) or fps.setdefault(cls, fingerprint(cls))
-        deps = graph.deps[task]
-        key = compute_key(task, fp, {str(d): steps[d].key.key for d in deps})
-        steps[task] = _decide(task, key, deps, steps, stores)
-    _prune_not_needed(graph, steps)
-    return Plan(root, graph, steps, stores)
+    with _without_gc_passes():
+        graph = build_graph(root)
+        stores = stores or HashStores()
+        fps: dict[type, Fingerprint] = {}
+        steps: dict[Task, Step] = {}
+        for task, deps in graph.deps.items():
+            cls = type(task)
+            fp = fps.get(cls) or fps.setdefault(cls, fingerprint(cls))
+            key = compute_key(task, fp, {str(d): steps[d].key.key for d in deps})
+            steps[task] = _decide(task, key, deps, steps, stores)
+        _prune_not_needed(graph, steps)
+        return Plan(root, graph, steps, stores)
 
 
 def _decide(task: Task, key: TaskKey, deps: list[Task], steps: dict[Task, Step],

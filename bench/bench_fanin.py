@@ -1,0 +1,292 @@
+"""Fan-in benchmark: luisy.build against a hand-written Prefect flow doing the same work.
+
+One process, one temporary Prefect server. Each side builds ``N`` trivial tasks that each write
+a tiny pickle, plus one root task that waits for all of them:
+
+- luisy: ``Leaf(i)`` x N (``self.write(...)``) under a ``WrapperTask`` root, via
+  ``luisy.build(root, workers=W)`` into a fresh working dir;
+- prefect: a flow with the same ThreadPoolTaskRunner(max_workers=W) and the same task/flow
+  settings luisy's runner uses (NO_CACHE, persist_result=False, log_prints, named task runs),
+  submitting N leaf tasks, then the root with the leaves as ``wait_for``.
+
+A small warm-up run of each comes first (imports, server, fingerprints); the rounds alternate
+which side goes first; the medians are compared. Exit status 1 when luisy/prefect exceeds the
+target ratio.
+
+    .venv/bin/python bench/bench_fanin.py [--tasks 1000] [--workers 8] [--rounds 3]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import luisy
+
+PAYLOAD = {"value": 1}
+
+
+@luisy.project_name("bench")
+@luisy.pickle_output
+class Leaf(luisy.Task):
+    i = luisy.IntParameter()
+
+    def run(self) -> None:
+        self.write(PAYLOAD)
+
+
+@luisy.project_name("bench")
+class FanIn(luisy.WrapperTask):
+    n = luisy.IntParameter()
+
+    def requires(self) -> list[Leaf]:
+        return [Leaf(i=i) for i in range(self.n)]
+
+
+# ------------------------------------------------------------------------- prefect server
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _configure_env(home: str, port: int) -> None:
+    """Before prefect is imported: a private PREFECT_HOME, the server's URL, quiet logs."""
+    os.environ.update({
+        "PREFECT_HOME": home,
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        # same for both sides: no INFO lines on the console or shipped to the API
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    })
+
+
+@contextmanager
+def prefect_server(home: str, port: int) -> Iterator[None]:
+    prefect_cli = os.path.join(os.path.dirname(sys.executable), "prefect")
+    if not os.path.exists(prefect_cli):
+        prefect_cli = shutil.which("prefect") or "prefect"
+    log = open(os.path.join(home, "server.log"), "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [prefect_cli, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(), start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        url = f"http://127.0.0.1:{port}/api/health"
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"prefect server exited ({proc.returncode}); see "
+                                   f"{log.name}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("prefect server did not become healthy in 180 s")
+            time.sleep(0.5)
+        yield
+    except BaseException:
+        log.flush()
+        with open(log.name, "rb") as fh:
+            tail = fh.read()[-4000:].decode(errors="replace")
+        print(f"--- tail of {log.name} ---\n{tail}", file=sys.stderr)
+        raise
+    finally:
+        if proc.poll() is None:  # the server and whatever it started: its own session
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()
+
+
+def _completed_task_runs() -> int | None:
+    body = json.dumps({"task_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}).encode()
+    request = urllib.request.Request(f"{os.environ['PREFECT_API_URL']}/task_runs/count",
+                                     data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return int(json.load(resp))
+    except OSError:
+        return None  # busy server (503): ask again
+
+
+def _settle(expected_task_runs: int, timeout: float = 600) -> None:
+    """Between runs, not timed: let client and server finish the previous run's work.
+
+    The client ships task-run states as events in the background and the server records them
+    after the flow returned; without waiting, the next run (of either side) would pay for it.
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for service in (EventsWorker, APILogWorker):
+        service.drain_all(timeout=timeout, at_exit=False)
+    deadline = time.monotonic() + timeout
+    while (_completed_task_runs() or 0) < expected_task_runs:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"server recorded fewer than {expected_task_runs} completed "
+                               f"task runs after {timeout:.0f} s")
+        time.sleep(0.5)
+    time.sleep(2.0)  # the event persister trails the task-run recorder a little
+
+
+# ------------------------------------------------------------------------------ the sides
+def run_luisy(n: int, workers: int, folder: str) -> tuple[float, str]:
+    """Seconds of ``luisy.build``, and where they went (from its progress events)."""
+    first_start: list[float] = []
+    last_done: list[float] = []
+
+    def progress(event: str, step: object, seconds: float) -> None:
+        now = time.perf_counter()
+        if event == "start" and not first_start:
+            first_start.append(now)
+        elif event == "done":
+            last_done[:] = [now]
+
+    root = FanIn(n=n)
+    start = time.perf_counter()
+    summary = luisy.build(root, workers=workers, working_dir=folder, progress=progress)
+    end = time.perf_counter()
+    if not summary.ok or len(summary.completed) != n + 1:
+        raise RuntimeError(f"luisy build did not complete every task: {summary}")
+    phases = (f"plan+flow start {first_start[0] - start:.2f}s, "
+              f"tasks {last_done[0] - first_start[0]:.2f}s, "
+              f"flow end {end - last_done[0]:.2f}s")
+    return end - start, phases
+
+
+def make_prefect_baseline(workers: int) -> Callable[[int, str], float]:
+    from prefect import flow, task
+    from prefect.cache_policies import NO_CACHE
+    from prefect.futures import wait
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    # the settings luisy's runner gives each task class / the flow (see luisy.runner)
+    task_opts: dict[str, Any] = dict(retries=0, retry_delay_seconds=0, timeout_seconds=None,
+                                     tags=[], cache_policy=NO_CACHE, persist_result=False,
+                                     log_prints=True)
+
+    @task(name="Leaf", task_run_name="Leaf(i={i})", **task_opts)
+    def leaf(i: int, path: str) -> None:
+        with open(path, "wb") as fh:
+            pickle.dump(PAYLOAD, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @task(name="FanIn", task_run_name="FanIn(n={n})", **task_opts)
+    def root(n: int) -> None:
+        return None
+
+    def run(n: int, folder: str) -> tuple[float, str]:
+        @flow(name="FanInBaseline", flow_run_name=f"FanIn(n={n})",
+              task_runner=ThreadPoolTaskRunner(max_workers=workers), persist_result=False,
+              validate_parameters=False, log_prints=False)
+        def fan_in() -> None:
+            marks.append(time.perf_counter())
+            futures = [leaf.submit(i=i, path=os.path.join(folder, f"Leaf_i={i}.pkl"))
+                       for i in range(n)]
+            wait(futures)
+            root.submit(n=n, wait_for=futures).wait()
+            marks.append(time.perf_counter())
+
+        marks: list[float] = []
+        start = time.perf_counter()
+        state = fan_in(return_state=True)
+        end = time.perf_counter()
+        elapsed = end - start
+        written = sum(1 for name in os.listdir(folder) if name.endswith(".pkl"))
+        if not state.is_completed() or written != n:
+            raise RuntimeError(f"prefect baseline failed: {state}, {written} files")
+        return elapsed, (f"flow start {marks[0] - start:.2f}s, tasks {marks[1] - marks[0]:.2f}s, "
+                         f"flow end {end - marks[1]:.2f}s")
+
+    return run
+
+
+# ---------------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup-tasks", type=int, default=20)
+    parser.add_argument("--target", type=float, default=1.2)
+    args = parser.parse_args(argv)
+
+    tmp = tempfile.mkdtemp(prefix="luisy-bench-fanin-")
+    home = os.path.join(tmp, "prefect-home")
+    os.makedirs(home)
+    port = _free_port()
+    _configure_env(home, port)
+    counter = iter(range(10**6))
+    recorded = 0  # completed task runs the server should hold
+
+    def fresh_dir() -> str:
+        path = os.path.join(tmp, f"run-{next(counter)}")
+        os.makedirs(path)
+        return path
+
+    try:
+        with prefect_server(home, port):
+            baseline = make_prefect_baseline(args.workers)
+            sides: dict[str, Callable[[int], tuple[float, str]]] = {
+                "luisy": lambda n: run_luisy(n, args.workers, fresh_dir()),
+                "prefect": lambda n: baseline(n, fresh_dir()),
+            }
+            for name, side in sides.items():
+                seconds, _ = side(args.warmup_tasks)
+                print(f"warm-up {name}: {args.warmup_tasks} tasks in {seconds:.2f}s",
+                      flush=True)
+                recorded += args.warmup_tasks + 1
+                _settle(recorded)
+            times: dict[str, list[float]] = {"luisy": [], "prefect": []}
+            cpu_times: dict[str, list[float]] = {"luisy": [], "prefect": []}
+            for rnd in range(args.rounds):
+                order = ["luisy", "prefect"] if rnd % 2 == 0 else ["prefect", "luisy"]
+                for name in order:
+                    cpu = time.process_time()
+                    seconds, phases = sides[name](args.tasks)
+                    cpu = time.process_time() - cpu
+                    times[name].append(seconds)
+                    cpu_times[name].append(cpu)
+                    print(f"  {name}: {seconds:.2f}s ({phases}; client cpu {cpu:.2f}s)",
+                          flush=True)
+                    recorded += args.tasks + 1
+                    _settle(recorded)
+                print(f"round {rnd + 1}: luisy {times['luisy'][-1]:.2f}s, "
+                      f"prefect {times['prefect'][-1]:.2f}s, "
+                      f"ratio {times['luisy'][-1] / times['prefect'][-1]:.2f}", flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    luisy_s = statistics.median(times["luisy"])
+    prefect_s = statistics.median(times["prefect"])
+    ratio = luisy_s / prefect_s
+    print(f"client cpu (median): luisy {statistics.median(cpu_times['luisy']):.2f}s, "
+          f"prefect {statistics.median(cpu_times['prefect']):.2f}s")
+    print(f"fan-in {args.tasks}: luisy {luisy_s:.1f}s, prefect {prefect_s:.1f}s, "
+          f"ratio {ratio:.2f} (target <= {args.target}; medians of {args.rounds} rounds, "
+          f"workers={args.workers})")
+    return 0 if ratio <= args.target else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
