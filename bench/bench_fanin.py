@@ -13,28 +13,30 @@ A small warm-up run of each comes first (imports, server, fingerprints); the rou
 which side goes first; the medians are compared. Exit status 1 when luisy/prefect exceeds the
 target ratio.
 
-    .venv/bin/python bench/bench_fanin.py [--tasks 1000] [--workers 8] [--rounds 3]
+Prefect's flow-run heartbeat thread sleeps in 1 s steps and is joined when the flow run ends,
+so every flow run here lasts a whole number of seconds plus ~0.1 s: a 5.05 s and a 4.95 s run
+come out as 6.1 s and 5.1 s, a 20% "difference" made of rounding. Both sides therefore run with
+heartbeats off (``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` = None); ``--heartbeats`` keeps Prefect's
+default for both.
+
+    .venv/bin/python bench/bench_fanin.py [--tasks 1000] [--workers 8] [--rounds 5]
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pickle
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import luisy
+from luisy.testing.server import PrefectServer
 
 PAYLOAD = {"value": 1}
 
@@ -57,97 +59,26 @@ class FanIn(luisy.WrapperTask):
 
 
 # ------------------------------------------------------------------------- prefect server
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+#: same for both sides: no INFO lines on the console or shipped to the API
+QUIET_LOGS = {"PREFECT_LOGGING_LEVEL": "WARNING"}
 
 
-def _configure_env(home: str, port: int) -> None:
-    """Before prefect is imported: a private PREFECT_HOME, the server's URL, quiet logs."""
-    os.environ.update({
-        "PREFECT_HOME": home,
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-        # same for both sides: no INFO lines on the console or shipped to the API
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-    })
+def _settle(server: PrefectServer, completed_task_runs: int) -> None:
+    """Between runs, not timed: let client and server finish the previous run's work."""
+    if not server.settle(completed_task_runs, timeout=600):
+        raise RuntimeError(f"server recorded fewer than {completed_task_runs} completed task "
+                           "runs or stayed busy for 600 s")
 
 
 @contextmanager
-def prefect_server(home: str, port: int) -> Iterator[None]:
-    prefect_cli = os.path.join(os.path.dirname(sys.executable), "prefect")
-    if not os.path.exists(prefect_cli):
-        prefect_cli = shutil.which("prefect") or "prefect"
-    log = open(os.path.join(home, "server.log"), "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [prefect_cli, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(), start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        url = f"http://127.0.0.1:{port}/api/health"
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"prefect server exited ({proc.returncode}); see "
-                                   f"{log.name}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("prefect server did not become healthy in 180 s")
-            time.sleep(0.5)
+def _heartbeats(on: bool) -> Iterator[None]:
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    if on:
         yield
-    except BaseException:
-        log.flush()
-        with open(log.name, "rb") as fh:
-            tail = fh.read()[-4000:].decode(errors="replace")
-        print(f"--- tail of {log.name} ---\n{tail}", file=sys.stderr)
-        raise
-    finally:
-        if proc.poll() is None:  # the server and whatever it started: its own session
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
-
-
-def _completed_task_runs() -> int | None:
-    body = json.dumps({"task_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}).encode()
-    request = urllib.request.Request(f"{os.environ['PREFECT_API_URL']}/task_runs/count",
-                                     data=body, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as resp:
-            return int(json.load(resp))
-    except OSError:
-        return None  # busy server (503): ask again
-
-
-def _settle(expected_task_runs: int, timeout: float = 600) -> None:
-    """Between runs, not timed: let client and server finish the previous run's work.
-
-    The client ships task-run states as events in the background and the server records them
-    after the flow returned; without waiting, the next run (of either side) would pay for it.
-    """
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-
-    for service in (EventsWorker, APILogWorker):
-        service.drain_all(timeout=timeout, at_exit=False)
-    deadline = time.monotonic() + timeout
-    while (_completed_task_runs() or 0) < expected_task_runs:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"server recorded fewer than {expected_task_runs} completed "
-                               f"task runs after {timeout:.0f} s")
-        time.sleep(0.5)
-    time.sleep(2.0)  # the event persister trails the task-run recorder a little
+        return
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 # ------------------------------------------------------------------------------ the sides
@@ -226,16 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup-tasks", type=int, default=20)
     parser.add_argument("--target", type=float, default=1.2)
+    parser.add_argument("--heartbeats", action="store_true",
+                        help="keep Prefect's flow-run heartbeats on for both sides")
     args = parser.parse_args(argv)
 
     tmp = tempfile.mkdtemp(prefix="luisy-bench-fanin-")
-    home = os.path.join(tmp, "prefect-home")
-    os.makedirs(home)
-    port = _free_port()
-    _configure_env(home, port)
+    server = PrefectServer(home=os.path.join(tmp, "prefect-home"), extra_env=QUIET_LOGS)
+    os.makedirs(server.home)
+    os.environ.update({**server.env, **QUIET_LOGS})  # before prefect is imported
     counter = iter(range(10**6))
     recorded = 0  # completed task runs the server should hold
 
@@ -245,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         return path
 
     try:
-        with prefect_server(home, port):
+        with server, _heartbeats(args.heartbeats):
             baseline = make_prefect_baseline(args.workers)
             sides: dict[str, Callable[[int], tuple[float, str]]] = {
                 "luisy": lambda n: run_luisy(n, args.workers, fresh_dir()),
@@ -256,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"warm-up {name}: {args.warmup_tasks} tasks in {seconds:.2f}s",
                       flush=True)
                 recorded += args.warmup_tasks + 1
-                _settle(recorded)
+                _settle(server, recorded)
             times: dict[str, list[float]] = {"luisy": [], "prefect": []}
             cpu_times: dict[str, list[float]] = {"luisy": [], "prefect": []}
             for rnd in range(args.rounds):
@@ -270,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {name}: {seconds:.2f}s ({phases}; client cpu {cpu:.2f}s)",
                           flush=True)
                     recorded += args.tasks + 1
-                    _settle(recorded)
+                    _settle(server, recorded)
                 print(f"round {rnd + 1}: luisy {times['luisy'][-1]:.2f}s, "
                       f"prefect {times['prefect'][-1]:.2f}s, "
                       f"ratio {times['luisy'][-1] / times['prefect'][-1]:.2f}", flush=True)
@@ -284,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
           f"prefect {statistics.median(cpu_times['prefect']):.2f}s")
     print(f"fan-in {args.tasks}: luisy {luisy_s:.1f}s, prefect {prefect_s:.1f}s, "
           f"ratio {ratio:.2f} (target <= {args.target}; medians of {args.rounds} rounds, "
-          f"workers={args.workers})")
+          f"workers={args.workers}, heartbeats {'on' if args.heartbeats else 'off'})")
     return 0 if ratio <= args.target else 1
 
 

@@ -36,7 +36,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -155,22 +154,6 @@ def machine() -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------ running
-def group_cpu(pgid: int) -> float:
-    """CPU seconds (user + system) of the live processes in a process group."""
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def system_busy() -> float:
     """CPU seconds all cores have been busy since boot (user, nice, system, irq, softirq,
     steal)."""
@@ -306,16 +289,6 @@ class Bench:
         log(f"  {name}: {data['seconds']:.2f} s in process, {wall:.2f} s wall ({extra})")
         return Run(data["seconds"], wall, data)
 
-    def _completed_task_runs(self) -> int | None:
-        body = json.dumps({"task_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}).encode()
-        request = urllib.request.Request(f"{self.server.api_url}/task_runs/count", data=body,
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as resp:
-                return int(json.load(resp))
-        except OSError:
-            return None
-
     def wait_for_quiet(self, limit: float = 0.2, timeout: float = 120) -> None:
         """Before a run: wait (up to ``timeout``) until processes other than this benchmark's
         use less than ``limit`` of a core, so a run does not start against someone else's
@@ -334,25 +307,15 @@ class Bench:
                 waited = True
 
     def server_cpu(self) -> float:
-        return group_cpu(self.server.process.pid)  # started in its own session
+        return self.server.cpu_seconds()
 
     def settle(self, timeout: float = 900) -> float:
         """Not timed: wait until the server has recorded every task run sent so far and is
-        idle again (its backlog of events and logs would otherwise slow the next run on these
-        few cores). Returns the server's CPU seconds spent meanwhile."""
+        idle again. Returns the server's CPU seconds spent meanwhile."""
         before = self.server_cpu()
-        deadline = time.monotonic() + timeout
-        while (self._completed_task_runs() or 0) < self.recorded:
-            if time.monotonic() > deadline:
-                log(f"  warning: server recorded fewer than {self.recorded} task runs after "
-                    f"{timeout:.0f} s; going on")
-                return self.server_cpu() - before
-            time.sleep(0.5)
-        while time.monotonic() < deadline:
-            mark = self.server_cpu()
-            time.sleep(1.0)
-            if self.server_cpu() - mark < 0.03:  # an idle server uses ~0.02 s a second
-                break
+        if not self.server.settle(self.recorded, timeout):
+            log(f"  warning: server not settled ({self.recorded} task runs) after "
+                f"{timeout:.0f} s; going on")
         return self.server_cpu() - before
 
 

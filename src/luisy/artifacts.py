@@ -4,10 +4,19 @@ Per flow run: the plan as a table (task, decision, reason, output), the DAG as a
 diagram coloured by decision, and at the end a table of the outputs produced. Tables are capped
 so a 10,000-task plan does not become a multi-megabyte artifact; the cap is stated in the
 artifact's description.
+
+They are sent from a background thread (:class:`Publisher`): an API call that waits on a busy
+server then never holds up the tasks, and the last one overlaps the flow run's own shutdown.
+A failed artifact is a warning in the flow run's log, never a failed build.
 """
 from __future__ import annotations
 
+import contextvars
+import logging
 import re
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from luisy.planner import Plan
 from luisy.summary import BuildSummary
@@ -23,6 +32,49 @@ def artifact_key(plan: Plan, kind: str) -> str:
 
 def _capped(total: int) -> str:
     return f" (first {MAX_ROWS} of {total})" if total > MAX_ROWS else ""
+
+
+class Publisher:
+    """Runs artifact calls in order on one thread, in the context (flow run) they came from."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="luisy-artifacts")
+        self._sent: list[tuple[Future, logging.Logger | logging.LoggerAdapter]] = []
+
+    def submit(self, publish: Callable[..., None], *args: Any) -> None:
+        context = contextvars.copy_context()
+        self._sent.append((self._pool.submit(context.run, _with_own_client, publish, *args),
+                           _logger()))
+
+    def wait(self, timeout: float = 120) -> None:
+        """Until every artifact is sent; failures become warnings."""
+        for future, logger in self._sent:
+            try:
+                future.result(timeout=timeout)
+            except Exception as exc:
+                logger.warning("luisy could not create an artifact: %s: %s",
+                               type(exc).__name__, exc)
+        self._sent.clear()
+        self._pool.shutdown(wait=False)
+
+
+def _with_own_client(publish: Callable[..., None], *args: Any) -> None:
+    """The flow run's client closes when the run ends, maybe mid-request: use another."""
+    from prefect.context import SyncClientContext
+
+    SyncClientContext.__var__.set(None)  # in this thread's copy of the context only
+    with SyncClientContext():
+        publish(*args)
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    from prefect.exceptions import MissingContextError
+    from prefect.logging import get_run_logger
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("luisy")
 
 
 def publish_plan(plan: Plan) -> None:

@@ -12,14 +12,12 @@ Decisions are made from keys, not data, so the whole plan is known before anythi
 from __future__ import annotations
 
 import enum
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from luisy.fingerprint import Fingerprint, fingerprint
 from luisy.graph import TaskGraph, build_graph
 from luisy.hashstore import HashStore, HashStores
+from luisy.heap import collections_paused
 from luisy.keys import TaskKey, compute_key, store_location
 from luisy.tasks.base import ExternalTask, Task, WrapperTask
 
@@ -110,25 +108,9 @@ def _changes(previous: dict | None, key: TaskKey, steps: dict[Task, Step]) -> st
     return "; ".join(reasons) or "key changed"
 
 
-@contextmanager
-def _without_gc_passes() -> Iterator[None]:
-    """Pause the cyclic garbage collector (if on) while a plan is made.
-
-    Planning allocates many objects that all stay alive; each collection pass meanwhile
-    rescans the whole heap for nothing, a quarter of a 10,000-task plan's time.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def make_plan(root: Task, stores: HashStores | None = None) -> Plan:
     """Decide every task of the graph below ``root``; nothing is run or written."""
-    with _without_gc_passes():
+    with collections_paused():
         graph = build_graph(root)
         stores = stores or HashStores()
         fps: dict[type, Fingerprint] = {}

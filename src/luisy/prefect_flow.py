@@ -100,10 +100,12 @@ def flow(task_cls: type[Task], name: str | None = None, description: str | None 
             run_in_current_flow(plan, summary, kwargs.get("workers", 1),
                                 report_complete=kwargs.get("report_complete", False),
                                 group_size=kwargs.get("group_size", 1))
-        elif not summary.missing_external:
-            from luisy.artifacts import publish_plan
+        else:
+            from luisy.artifacts import Publisher, publish_plan
 
-            publish_plan(plan)
+            publisher = Publisher()
+            publisher.submit(publish_plan, plan)
+            publisher.wait()
         if summary.failed:
             raise BuildFailed(str(summary))
         return {k: sorted(map(str, v)) for k, v in summary.as_dict().items()}

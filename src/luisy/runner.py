@@ -20,12 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 from luisy.config import Config
 from luisy.errors import MissingExternalError
+from luisy.heap import alive_objects_frozen
 from luisy.planner import Decision, Plan, Step, make_plan
 from luisy.summary import BuildSummary
 from luisy.tasks.base import Task, WrapperTask
 
 if TYPE_CHECKING:
     from prefect.states import State
+
+    from luisy.artifacts import Publisher
 
 #: progress(event, step, seconds): event is "start", "done", "failed" or "upstream failed"
 Progress = Callable[[str, Step, float], None]
@@ -379,26 +382,37 @@ class _Scheduler:
 
 def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
                         progress: Progress | None = None, report_complete: bool = False,
-                        artifacts: bool = True, group_size: int = 1) -> None:
-    """Run the plan's steps as task runs of the flow run this is called in."""
+                        artifacts: bool = True, group_size: int = 1,
+                        publisher: Publisher | None = None) -> None:
+    """Run the plan's steps as task runs of the flow run this is called in.
+
+    Artifacts go out through ``publisher``: the caller then waits for it (after the flow run,
+    so the last artifact overlaps its shutdown); without one, this waits before returning.
+    """
     from prefect.context import FlowRunContext
+
+    from luisy.artifacts import Publisher, publish_outputs, publish_plan
 
     ctx = FlowRunContext.get()
     summary.flow_run_id = ctx.flow_run.id if ctx and ctx.flow_run else None
+    own_publisher = publisher is None and artifacts
+    if own_publisher:
+        publisher = Publisher()
     if artifacts:
-        from luisy.artifacts import publish_outputs, publish_plan
-
-        publish_plan(plan)
+        publisher.submit(publish_plan, plan)
     try:
         from prefect.task_runners import ThreadPoolTaskRunner
 
         in_threads = ctx is None or isinstance(ctx.task_runner, ThreadPoolTaskRunner)
-        _Scheduler(plan, summary, workers, progress, report_complete, in_threads,
-                   group_size).run()
+        with alive_objects_frozen():
+            _Scheduler(plan, summary, workers, progress, report_complete, in_threads,
+                       group_size).run()
     finally:
         plan.stores.flush()
         if artifacts:
-            publish_outputs(plan, summary)
+            publisher.submit(publish_outputs, plan, summary)
+        if own_publisher:
+            publisher.wait()
 
 
 #: builds in progress by id. The flow function looks its plan up here instead of closing over
@@ -407,9 +421,9 @@ _BUILDS: dict[str, tuple] = {}
 
 
 def luisy_build(build: str) -> None:
-    plan, summary, workers, progress, report_complete, group_size = _BUILDS[build]
+    plan, summary, workers, progress, report_complete, group_size, publisher = _BUILDS[build]
     run_in_current_flow(plan, summary, workers, progress, report_complete,
-                        group_size=group_size)
+                        group_size=group_size, publisher=publisher)
 
 
 def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
@@ -419,9 +433,13 @@ def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
     from prefect import flow
     from prefect.task_runners import ThreadPoolTaskRunner
 
+    from luisy.artifacts import Publisher
+
     root = plan.root
     build_id = uuid.uuid4().hex
-    _BUILDS[build_id] = (plan, summary, workers, progress, report_complete, group_size)
+    publisher = Publisher()
+    _BUILDS[build_id] = (plan, summary, workers, progress, report_complete, group_size,
+                         publisher)
 
     runner_flow = flow(
         luisy_build,
@@ -436,6 +454,7 @@ def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
         state = runner_flow(build=build_id, return_state=True)
     finally:
         del _BUILDS[build_id]
+        publisher.wait()
     if not state.is_completed() and not summary.failed:
         # the flow itself crashed (not a task): the build did not happen
         summary.flow_error = f"flow run {state.name}: {state.message}"

@@ -2,7 +2,12 @@
 import time
 
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, LogFilter, LogFilterTaskRunId
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    LogFilter,
+    LogFilterFlowRunId,
+    LogFilterTaskRunId,
+)
 
 
 def task_runs(flow_run_id, expected: int | None = None, timeout: float = 30.0):
@@ -31,14 +36,26 @@ def flow_run_count() -> int:
         return client.count_flow_runs()
 
 
-def task_run_logs(task_run_id, timeout: float = 15.0) -> list[str]:
+def _logs(log_filter: LogFilter, timeout: float, contains: str | None) -> list[str]:
+    """Messages matching the filter, waiting until there are some (containing ``contains``)."""
     deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:
         while True:
-            logs = client.read_logs(LogFilter(task_run_id=LogFilterTaskRunId(any_=[task_run_id])))
-            if logs or time.monotonic() > deadline:
-                return [entry.message for entry in logs]
+            messages = [entry.message for entry in client.read_logs(log_filter)]
+            found = any(contains in m for m in messages) if contains else messages
+            if found or time.monotonic() > deadline:
+                return messages
             time.sleep(0.3)
+
+
+def task_run_logs(task_run_id, timeout: float = 15.0, contains: str | None = None) -> list[str]:
+    return _logs(LogFilter(task_run_id=LogFilterTaskRunId(any_=[task_run_id])), timeout,
+                 contains)
+
+
+def flow_run_logs(flow_run_id, timeout: float = 15.0, contains: str | None = None) -> list[str]:
+    return _logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), timeout,
+                 contains)
 
 
 def upstream_ids(task_run) -> set:

@@ -20,7 +20,14 @@ from itasks import (
     Upstream,
     UsesDelivery,
 )
-from prefect_api import flow_run, flow_run_count, task_run_logs, task_runs, upstream_ids
+from prefect_api import (
+    flow_run,
+    flow_run_count,
+    flow_run_logs,
+    task_run_logs,
+    task_runs,
+    upstream_ids,
+)
 
 import luisy
 from luisy import cli
@@ -218,6 +225,20 @@ def test_cli_on_a_temporary_server_prints_no_prefect_noise(tmp_path):
 
 
 def test_a_flow_that_fails_outside_any_task_is_a_failed_build(working_dir, monkeypatch):
+    import luisy.runner
+
+    def broken_scheduler(self):
+        raise RuntimeError("scheduler down")
+
+    monkeypatch.setattr(luisy.runner._Scheduler, "run", broken_scheduler)
+    summary = luisy.build(Leaf(i=1))
+    assert not summary.ok
+    assert "scheduler down" in summary.flow_error
+    assert "FLOW FAILED" in str(summary)
+
+
+def test_an_artifact_that_cannot_be_created_is_a_warning_not_a_failure(working_dir,
+                                                                        monkeypatch):
     import luisy.artifacts
 
     def broken_publisher(plan):
@@ -225,9 +246,10 @@ def test_a_flow_that_fails_outside_any_task_is_a_failed_build(working_dir, monke
 
     monkeypatch.setattr(luisy.artifacts, "publish_plan", broken_publisher)
     summary = luisy.build(Leaf(i=1))
-    assert not summary.ok
-    assert "artifact service down" in summary.flow_error
-    assert "FLOW FAILED" in str(summary)
+    assert summary.ok and Leaf(i=1).complete()
+    logs = flow_run_logs(summary.flow_run_id, contains="artifact service down")
+    assert any("could not create an artifact: RuntimeError: artifact service down" in m
+               for m in logs), logs
 
 
 def test_tiny_tasks_of_a_grouped_class_share_task_runs(working_dir):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import pickle
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -145,6 +146,34 @@ def test_atomic_path_file_replaces_a_folder(area):
         fh.write("new")
     assert final.read_text() == "new"
     assert _listing(area) == ["thing"]
+
+
+def test_atomic_path_folder_replaces_a_file_and_a_folder(area):
+    final = area / "thing"
+    final.write_text("old file")
+    for version in ("first", "second"):  # over the file, then over the non-empty folder
+        with atomic_path(str(final)) as tmp:
+            os.makedirs(tmp)
+            (Path(tmp) / "part").write_text(version)
+        assert (final / "part").read_text() == version
+        assert _listing(area) == ["thing"]
+
+
+def test_atomic_path_temp_names_differ_per_process(area):
+    """A forked writer (multiprocessing, Dask) draws its own temporary names."""
+    with atomic_path(str(area / "x.txt")) as mine:
+        Path(mine).write_text("parent")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child reports its temporary name and leaves at once
+        with atomic_path(str(area / "x.txt")) as tmp:
+            Path(tmp).write_text("child")
+            os.write(write, os.path.basename(tmp).encode())
+        os._exit(0)
+    os.close(write)
+    theirs = os.read(read, 4096).decode()
+    os.waitpid(pid, 0)
+    assert theirs.split("-")[2] != os.path.basename(mine).split("-")[2]
 
 
 def test_atomic_path_exception_propagates_and_cleans_up(area):

@@ -6,6 +6,8 @@ writers (``DataFrame.to_excel``) choose their format by it.
 """
 from __future__ import annotations
 
+import errno
+import itertools
 import os
 import shutil
 import uuid
@@ -15,6 +17,17 @@ from contextlib import contextmanager
 TMP_MARKER = ".luisy-tmp-"
 
 
+def _new_prefix() -> None:
+    """Temporary names unique per process: random per process, then a counter (no syscall)."""
+    global _PREFIX, _COUNTER
+    _PREFIX = f"{TMP_MARKER}{uuid.uuid4().hex[:8]}-"
+    _COUNTER = itertools.count()
+
+
+_new_prefix()
+os.register_at_fork(after_in_child=_new_prefix)
+
+
 def _remove(path: str) -> None:
     if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path, ignore_errors=True)
@@ -22,25 +35,44 @@ def _remove(path: str) -> None:
         os.remove(path)
 
 
+def _replace(tmp: str, final: str) -> None:
+    """One rename in the common case; the uncommon ones are told apart by its error."""
+    try:
+        os.replace(tmp, final)
+        return
+    except FileNotFoundError:
+        if not os.path.lexists(tmp):
+            raise FileNotFoundError(f"the writer produced nothing at {tmp}") from None
+        raise
+    except (IsADirectoryError, NotADirectoryError):  # a file for a folder, or the reverse
+        _remove(final)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
+        # Folders cannot be swapped in one rename: park the old one, then drop it.
+        folder, name = os.path.split(final)
+        parked = os.path.join(folder, f"{_PREFIX}old-{next(_COUNTER)}-{name}")
+        os.replace(final, parked)
+        os.replace(tmp, final)
+        _remove(parked)
+        return
+    os.replace(tmp, final)
+
+
 @contextmanager
 def atomic_path(final: str) -> Iterator[str]:
-    """Yield a temporary path to write a file or a folder; it replaces ``final`` on success."""
+    """Yield a temporary path to write a file or a folder; it replaces ``final`` on success.
+
+    Few system calls on the way: with many tiny tasks in threads, each one is a chance to lose
+    the GIL to another thread.
+    """
     folder, name = os.path.split(os.path.abspath(final))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f"{TMP_MARKER}{uuid.uuid4().hex[:8]}-{name}")
+    if not os.path.isdir(folder):
+        os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f"{_PREFIX}{next(_COUNTER)}-{name}")
     try:
         yield tmp
-        if not os.path.lexists(tmp):
-            raise FileNotFoundError(f"the writer produced nothing at {tmp}")
-        if os.path.isdir(tmp) and os.path.isdir(final):
-            # Folders cannot be swapped in one rename: park the old one, then drop it.
-            parked = os.path.join(folder, f"{TMP_MARKER}old-{uuid.uuid4().hex[:8]}-{name}")
-            os.replace(final, parked)
-            os.replace(tmp, final)
-            _remove(parked)
-        else:
-            if os.path.isdir(final):
-                _remove(final)
-            os.replace(tmp, final)
-    finally:
+        _replace(tmp, os.path.join(folder, name))
+    except BaseException:
         _remove(tmp)
+        raise

@@ -6,6 +6,7 @@ it costs ~8 s here.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -86,6 +87,57 @@ class PrefectServer:
                 time.sleep(0.2)
         self.stop()
         raise TimeoutError(f"prefect server did not answer within {self.startup_timeout}s")
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds (user + system) of the server's live processes (its own session)."""
+        if self.process is None:
+            return 0.0
+        total = 0
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == self.process.pid:  # session id
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def completed_task_runs(self) -> int | None:
+        """How many task runs the server has recorded as completed (None: it is busy)."""
+        body = json.dumps({"task_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}).encode()
+        request = urllib.request.Request(f"{self.api_url}/task_runs/count", data=body,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                return int(json.load(resp))
+        except OSError:
+            return None
+
+    def settle(self, completed_task_runs: int = 0, timeout: float = 900) -> bool:
+        """Wait until the server recorded that many completed task runs and is idle again.
+
+        The client ships task-run states as events in the background and the server records
+        them after the flow returned; a benchmark's next run would otherwise pay for the last
+        one's backlog (slow API answers, 503s while SQLite is locked). False on timeout.
+        """
+        if "prefect" in sys.modules:
+            from prefect._internal.concurrency.services import QueueService
+
+            QueueService.drain_all(timeout=timeout, at_exit=False)  # more runs follow
+        deadline = time.monotonic() + timeout
+        while (self.completed_task_runs() or 0) < completed_task_runs:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.5)
+        while time.monotonic() < deadline:
+            mark = self.cpu_seconds()
+            time.sleep(1.0)
+            if self.cpu_seconds() - mark < 0.03:  # an idle server uses ~0.02 s a second
+                return True
+        return False
 
     def log_tail(self, lines: int = 30) -> str:
         try:
