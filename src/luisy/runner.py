@@ -185,8 +185,15 @@ class GroupFailed(Exception):
         return (GroupFailed, (self.failed, len(self.failed)))
 
 
-def _run_one(luisy_task: Task, reason: str, location: str) -> None:
-    luisy_task.logger.info("%s: %s", luisy_task, reason)
+def _run_one(luisy_task: Task, reason: str, location: str, log_reason: bool) -> None:
+    """Run one luisy task and check it wrote its output.
+
+    Why it runs goes into the task run's final state message; a log line says it only where
+    that message cannot (a member of a group), as a line per task run is a record the server
+    stores for every one of thousands of tiny tasks.
+    """
+    if log_reason:
+        luisy_task.logger.info("%s: %s", luisy_task, reason)
     engine = luisy_task.describe_engine()
     if engine:
         luisy_task.logger.info("engine: %s", engine)
@@ -213,13 +220,17 @@ def run_luisy_tasks(unit: RunUnit) -> State:
     if unit.config is not None:
         Config().update(unit.config)
     if len(luisy_tasks) == 1:
-        _run_one(luisy_tasks[0], reasons[0], locations[0])
+        try:
+            _run_one(luisy_tasks[0], reasons[0], locations[0], log_reason=False)
+        except Exception:
+            luisy_tasks[0].logger.info("%s ran because: %s", luisy_tasks[0], reasons[0])
+            raise
         return Completed(message=f"ran: {reasons[0]}",
                          state_details=StateDetails(cache_key=keys[0]))
     failed = {}
     for task, reason, location in zip(luisy_tasks, reasons, locations, strict=True):
         try:
-            _run_one(task, reason, location)
+            _run_one(task, reason, location, log_reason=True)
         except Exception as exc:
             task.logger.exception("%s failed", task)
             failed[str(task)] = f"{type(exc).__name__}: {exc}"

@@ -78,8 +78,11 @@ def test_failure_marks_downstream_and_lets_other_branches_finish(working_dir):
     runs = {r.name: r for r in task_runs(summary.flow_run_id, expected=2)}
     assert set(runs) == {"Broken()", "Leaf(i=100, sleep=0.0)"}
     assert runs["Broken()"].state.is_failed()
-    logs = "\n".join(task_run_logs(runs["Broken()"].id))
+    logs = "\n".join(task_run_logs(runs["Broken()"].id, contains="boom in Broken"))
     assert "Traceback" in logs and "ValueError: boom in Broken" in logs
+    assert "Broken() ran because: no output" in logs
+    # a task run that completes says why it ran in its final state, not in a log line
+    assert runs["Leaf(i=100, sleep=0.0)"].state.message == "ran: no output"
     assert not AfterBroken().output().exists()
 
 
