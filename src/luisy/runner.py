@@ -393,35 +393,30 @@ class _Scheduler:
 
 def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
                         progress: Progress | None = None, report_complete: bool = False,
-                        artifacts: bool = True, group_size: int = 1,
-                        publisher: Publisher | None = None) -> None:
+                        group_size: int = 1, publisher: Publisher | None = None) -> None:
     """Run the plan's steps as task runs of the flow run this is called in.
 
     Artifacts go out through ``publisher``: the caller then waits for it (after the flow run,
     so the last artifact overlaps its shutdown); without one, this waits before returning.
     """
     from prefect.context import FlowRunContext
+    from prefect.task_runners import ThreadPoolTaskRunner
 
     from luisy.artifacts import Publisher, publish_outputs, publish_plan
 
     ctx = FlowRunContext.get()
     summary.flow_run_id = ctx.flow_run.id if ctx and ctx.flow_run else None
-    own_publisher = publisher is None and artifacts
-    if own_publisher:
-        publisher = Publisher()
-    if artifacts:
-        publisher.submit(publish_plan, plan)
+    own_publisher = publisher is None
+    publisher = publisher or Publisher()
+    publisher.submit(publish_plan, plan)
     try:
-        from prefect.task_runners import ThreadPoolTaskRunner
-
         in_threads = ctx is None or isinstance(ctx.task_runner, ThreadPoolTaskRunner)
         with alive_objects_frozen():
             _Scheduler(plan, summary, workers, progress, report_complete, in_threads,
                        group_size).run()
     finally:
         plan.stores.flush()
-        if artifacts:
-            publisher.submit(publish_outputs, plan, summary)
+        publisher.submit(publish_outputs, plan, summary)
         if own_publisher:
             publisher.wait()
 
