@@ -100,17 +100,6 @@ class HashStore:
                 self._loaded = (data.get("outputs", {}), data.get("fingerprints", {}))
             return self._loaded
 
-    @property
-    def details(self) -> dict[str, dict]:
-        """Output path -> what its recorded key was made of."""
-        merged = {**self._details_file()[0], **self._recorded}
-        return {rel: entry for rel, entry in merged.items() if entry is not _DELETE}
-
-    @property
-    def fingerprints(self) -> dict[str, dict]:
-        """Fingerprint digest -> its code and library parts."""
-        return {**self._details_file()[1], **self._recorded_fps}
-
     def get(self, rel_path: str) -> str | None:
         return self.keys.get(rel_path)
 
@@ -194,8 +183,7 @@ class HashStores:
         self._stores: dict[str, HashStore] = {}
         self._lock = threading.Lock()
         self._interval = interval
-        self._last_flush = time.monotonic()
-        self._next_flush = self._last_flush + interval
+        self._next_flush = time.monotonic() + interval
 
     def for_folder(self, folder: str) -> HashStore:
         with self._lock:
@@ -208,7 +196,7 @@ class HashStores:
         start = time.monotonic()
         for store in list(self._stores.values()):
             store.flush()
-        self._last_flush = end = time.monotonic()
+        end = time.monotonic()
         self._next_flush = end + max(self._interval, 20 * (end - start))
 
     def flush_if_due(self) -> None:
