@@ -57,7 +57,6 @@ def _apply_patches(names: list[str]) -> None:
     import logging
 
     import luisy.artifacts
-    import luisy.hashstore
     import luisy.logs
     import luisy.runner
 
@@ -65,12 +64,10 @@ def _apply_patches(names: list[str]) -> None:
         if name == "no_task_log":  # the runner's per-task "<task>: <reason>" info line
             null = logging.getLogger("luisy.bench.null")
             null.disabled = True
-            luisy.logs.task_logger = lambda task, _null=null: _null
+            luisy.logs.task_logger = lambda family, _null=null: _null
         elif name == "no_artifacts":  # plan, DAG and outputs artifacts of the flow run
             luisy.artifacts.publish_plan = lambda plan: None
             luisy.artifacts.publish_outputs = lambda plan, summary: None
-        elif name == "no_periodic_flush":  # the hash store is still flushed at the end
-            luisy.hashstore.HashStores.flush_if_due = lambda self: None
         elif name == "submit_all":  # submit every ready task at once, as a hand-written flow
             init = luisy.runner._Scheduler.__init__
 
@@ -119,7 +116,7 @@ def l2_plan(spec: dict) -> dict:
 
 
 def l2_fingerprint(spec: dict) -> dict:
-    from luisy.fingerprint import clear_cache, fingerprint
+    from luisy.cache import clear_cache, fingerprint
 
     classes = [getattr(importlib.import_module(m), c) for m, c in spec["classes"]]
     clear_cache()

@@ -1,13 +1,19 @@
-"""Fan-in benchmark: luisy.build against a hand-written Prefect flow doing the same work.
+"""Fan-in and chain benchmark: luisy.build against a hand-written Prefect flow doing the same.
 
 One process, one temporary Prefect server. Each side builds ``N`` trivial tasks that each write
-a tiny pickle, plus one root task that waits for all of them:
+a tiny pickle:
 
-- luisy: ``Leaf(i)`` x N (``self.write(...)``) under a ``WrapperTask`` root, via
-  ``luisy.build(root, workers=W)`` into a fresh working dir;
-- prefect: a flow with the same ThreadPoolTaskRunner(max_workers=W) and the same task/flow
-  settings luisy's runner uses (NO_CACHE, persist_result=False, log_prints, named task runs),
-  submitting N leaf tasks, then the root with the leaves as ``wait_for``.
+- ``--shape fanin``: N leaves and one root task that waits for all of them. luisy: ``Leaf(i)``
+  x N (``self.write(...)``) under a ``WrapperTask`` root; prefect: N leaf tasks submitted, then
+  the root with the leaves as ``wait_for``;
+- ``--shape chain``: N tasks, each needing the one before (what measures the scheduler's
+  latency from one task's end to the next one's start). luisy: ``Chain(k)`` requires
+  ``Chain(k - 1)``; prefect: the N tasks submitted at once, each with the previous one's future
+  as ``wait_for``, so Prefect's own threads hand over from one to the next.
+
+luisy runs ``luisy.build(root, workers=W)`` into a fresh working dir; prefect a flow with the
+same ThreadPoolTaskRunner(max_workers=W) and the same task/flow settings luisy's runner uses
+(NO_CACHE, persist_result=False, log_prints, named task runs).
 
 A small warm-up run of each comes first (imports, server, fingerprints); the rounds alternate
 which side goes first; the medians are compared. Exit status 1 when luisy/prefect exceeds the
@@ -19,7 +25,8 @@ come out as 6.1 s and 5.1 s, a 20% "difference" made of rounding. Both sides the
 heartbeats off (``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` = None); ``--heartbeats`` keeps Prefect's
 default for both.
 
-    .venv/bin/python bench/bench_fanin.py [--tasks 1000] [--workers 8] [--rounds 5]
+    .venv/bin/python bench/bench_fanin.py [--shape fanin] [--tasks 1000] [--workers 8]
+    .venv/bin/python bench/bench_fanin.py --shape chain --tasks 200 --workers 1 --target 1.1
 """
 from __future__ import annotations
 
@@ -58,6 +65,25 @@ class FanIn(luisy.WrapperTask):
         return [Leaf(i=i) for i in range(self.n)]
 
 
+@luisy.project_name("bench")
+@luisy.pickle_output
+class Chain(luisy.Task):
+    k = luisy.IntParameter()
+
+    def requires(self) -> list[Chain]:
+        return [Chain(k=self.k - 1)] if self.k > 0 else []
+
+    def run(self) -> None:
+        self.write(PAYLOAD)
+
+
+#: per shape: the luisy root for n tasks, and how many tasks it completes
+ROOTS: dict[str, Callable[[int], tuple[luisy.Task, int]]] = {
+    "fanin": lambda n: (FanIn(n=n), n + 1),
+    "chain": lambda n: (Chain(k=n - 1), n),
+}
+
+
 # ------------------------------------------------------------------------- prefect server
 #: same for both sides: no INFO lines on the console or shipped to the API
 QUIET_LOGS = {"PREFECT_LOGGING_LEVEL": "WARNING"}
@@ -82,7 +108,7 @@ def _heartbeats(on: bool) -> Iterator[None]:
 
 
 # ------------------------------------------------------------------------------ the sides
-def run_luisy(n: int, workers: int, folder: str) -> tuple[float, str]:
+def run_luisy(shape: str, n: int, workers: int, folder: str) -> tuple[float, str]:
     """Seconds of ``luisy.build``, and where they went (from its progress events)."""
     first_start: list[float] = []
     last_done: list[float] = []
@@ -94,11 +120,11 @@ def run_luisy(n: int, workers: int, folder: str) -> tuple[float, str]:
         elif event == "done":
             last_done[:] = [now]
 
-    root = FanIn(n=n)
+    root, tasks = ROOTS[shape](n)
     start = time.perf_counter()
     summary = luisy.build(root, workers=workers, working_dir=folder, progress=progress)
     end = time.perf_counter()
-    if not summary.ok or len(summary.completed) != n + 1:
+    if not summary.ok or len(summary.completed) != tasks:
         raise RuntimeError(f"luisy build did not complete every task: {summary}")
     phases = (f"plan+flow start {first_start[0] - start:.2f}s, "
               f"tasks {last_done[0] - first_start[0]:.2f}s, "
@@ -106,7 +132,7 @@ def run_luisy(n: int, workers: int, folder: str) -> tuple[float, str]:
     return end - start, phases
 
 
-def make_prefect_baseline(workers: int) -> Callable[[int, str], float]:
+def make_prefect_baseline(shape: str, workers: int) -> Callable[[int, str], float]:
     from prefect import flow, task
     from prefect.cache_policies import NO_CACHE
     from prefect.futures import wait
@@ -126,6 +152,11 @@ def make_prefect_baseline(workers: int) -> Callable[[int, str], float]:
     def root(n: int) -> None:
         return None
 
+    @task(name="Chain", task_run_name="Chain(k={k})", **task_opts)
+    def link(k: int, path: str) -> None:
+        with open(path, "wb") as fh:
+            pickle.dump(PAYLOAD, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
     def run(n: int, folder: str) -> tuple[float, str]:
         @flow(name="FanInBaseline", flow_run_name=f"FanIn(n={n})",
               task_runner=ThreadPoolTaskRunner(max_workers=workers), persist_result=False,
@@ -138,9 +169,22 @@ def make_prefect_baseline(workers: int) -> Callable[[int, str], float]:
             root.submit(n=n, wait_for=futures).wait()
             marks.append(time.perf_counter())
 
+        @flow(name="ChainBaseline", flow_run_name=f"Chain(k={n - 1})",
+              task_runner=ThreadPoolTaskRunner(max_workers=workers), persist_result=False,
+              validate_parameters=False, log_prints=False)
+        def chain() -> None:
+            marks.append(time.perf_counter())
+            previous: list = []
+            for k in range(n):
+                future = link.submit(k=k, path=os.path.join(folder, f"Chain_k={k}.pkl"),
+                                     wait_for=previous)
+                previous = [future]
+            previous[0].wait()
+            marks.append(time.perf_counter())
+
         marks: list[float] = []
         start = time.perf_counter()
-        state = fan_in(return_state=True)
+        state = (fan_in if shape == "fanin" else chain)(return_state=True)
         end = time.perf_counter()
         elapsed = end - start
         written = sum(1 for name in os.listdir(folder) if name.endswith(".pkl"))
@@ -155,6 +199,7 @@ def make_prefect_baseline(workers: int) -> Callable[[int, str], float]:
 # ---------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shape", choices=sorted(ROOTS), default="fanin")
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=5)
@@ -178,16 +223,17 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         with server, _heartbeats(args.heartbeats):
-            baseline = make_prefect_baseline(args.workers)
+            baseline = make_prefect_baseline(args.shape, args.workers)
+            extra = 1 if args.shape == "fanin" else 0  # the root task run
             sides: dict[str, Callable[[int], tuple[float, str]]] = {
-                "luisy": lambda n: run_luisy(n, args.workers, fresh_dir()),
+                "luisy": lambda n: run_luisy(args.shape, n, args.workers, fresh_dir()),
                 "prefect": lambda n: baseline(n, fresh_dir()),
             }
             for name, side in sides.items():
                 seconds, _ = side(args.warmup_tasks)
                 print(f"warm-up {name}: {args.warmup_tasks} tasks in {seconds:.2f}s",
                       flush=True)
-                recorded += args.warmup_tasks + 1
+                recorded += args.warmup_tasks + extra
                 _settle(server, recorded)
             times: dict[str, list[float]] = {"luisy": [], "prefect": []}
             cpu_times: dict[str, list[float]] = {"luisy": [], "prefect": []}
@@ -201,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                     cpu_times[name].append(cpu)
                     print(f"  {name}: {seconds:.2f}s ({phases}; client cpu {cpu:.2f}s)",
                           flush=True)
-                    recorded += args.tasks + 1
+                    recorded += args.tasks + extra
                     _settle(server, recorded)
                 print(f"round {rnd + 1}: luisy {times['luisy'][-1]:.2f}s, "
                       f"prefect {times['prefect'][-1]:.2f}s, "
@@ -214,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     ratio = luisy_s / prefect_s
     print(f"client cpu (median): luisy {statistics.median(cpu_times['luisy']):.2f}s, "
           f"prefect {statistics.median(cpu_times['prefect']):.2f}s")
-    print(f"fan-in {args.tasks}: luisy {luisy_s:.1f}s, prefect {prefect_s:.1f}s, "
+    print(f"{args.shape} {args.tasks}: luisy {luisy_s:.1f}s, prefect {prefect_s:.1f}s, "
           f"ratio {ratio:.2f} (target <= {args.target}; medians of {args.rounds} rounds, "
           f"workers={args.workers}, heartbeats {'on' if args.heartbeats else 'off'})")
     return 0 if ratio <= args.target else 1

@@ -9,8 +9,8 @@ settling between runs), the fan-in first build of ``--tasks`` trivial tasks:
   ``run_all.py`` (one task run per pickle);
 - luisy 2 as it is, then with one of its costs switched off at a time by a monkeypatch in
   ``bench/_worker.py`` (nothing in src/ changes): the per-task info log line, the flow run's
-  artifacts, the periodic hash-store flush, submitting one task at a time (``submit_all``
-  submits every ready task, as the hand-written flow does); then all four off; then also
+  artifacts, submitting one task at a time (``submit_all``
+  submits every ready task, as the hand-written flow does); then all three off; then also
   Prefect's console lines quieted (what the luisy CLI does), next to the hand-written flow with
   the same quieting.
 
@@ -40,12 +40,11 @@ VARIANTS: list[tuple[str, str, list[str]]] = [
     ("luisy 2", "luisy2", []),
     ("luisy 2 without the per-task log line", "luisy2", ["no_task_log"]),
     ("luisy 2 without artifacts", "luisy2", ["no_artifacts"]),
-    ("luisy 2 without the periodic hash-store flush", "luisy2", ["no_periodic_flush"]),
     ("luisy 2 submitting all ready tasks", "luisy2", ["submit_all"]),
     ("luisy 2 with all four", "luisy2",
-     ["no_task_log", "no_artifacts", "no_periodic_flush", "submit_all"]),
+     ["no_task_log", "no_artifacts", "submit_all"]),
     ("luisy 2 with all four + quiet console", "luisy2",
-     ["no_task_log", "no_artifacts", "no_periodic_flush", "submit_all", "quiet_console"]),
+     ["no_task_log", "no_artifacts", "submit_all", "quiet_console"]),
     ("Prefect: hand-written flow + quiet console", "flow", ["quiet_console"]),
 ]
 

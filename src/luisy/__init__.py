@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from luisy import discovery as _discovery
+from luisy import visualize as _visualize
+from luisy.cache.ledger import Records as _Records
 from luisy.config import Config, activate_download, set_working_dir
 from luisy.decorators import (
     auto_filename,
@@ -35,11 +38,23 @@ from luisy.parameters import (
     Parameter,
     TupleParameter,
 )
-from luisy.tasks.base import ConcatenationTask, ExternalTask, Task, WrapperTask
+from luisy.services import provide as _provide
+from luisy.spark import provider as _spark_provider
+from luisy.spark import session as _spark_session
+from luisy.tasks.base import ConcatenationTask, ExternalTask, SparkTask, Task, WrapperTask
+
+# The composition root: the task model asks these layers through luisy.services (it must not
+# import them); none of them imports Prefect, pandas or pyspark until used.
+_provide(
+    records=_Records(),
+    visualize=_visualize.visualize_task,
+    related_instances=_discovery.related_instances,
+    spark_session=_spark_provider.get_spark,
+    describe_session=_spark_session.describe_session,
+)
 
 _LAZY = {
     # pyspark and prefect are imported only when these are used
-    "SparkTask": ("luisy.tasks.spark", "SparkTask"),
     "deltatable_input": ("luisy.spark.decorators", "deltatable_input"),
     "deltatable_output": ("luisy.spark.decorators", "deltatable_output"),
     "azure_blob_storage_input": ("luisy.spark.decorators", "azure_blob_storage_input"),
@@ -61,7 +76,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Config", "set_working_dir", "activate_download",
-    "Task", "ExternalTask", "WrapperTask", "ConcatenationTask",
+    "Task", "ExternalTask", "WrapperTask", "ConcatenationTask", "SparkTask",
     "raw", "interim", "final", "project_name", "requires", "inherits", "auto_filename",
     "pickle_output", "csv_output", "json_output", "xlsx_output", "hdf_output", "feather_output",
     "parquet_output", "parquetdir_output", "make_directory_output", "prefect_options",

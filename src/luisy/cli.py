@@ -7,14 +7,15 @@ outputs, then runs the plan as a Prefect flow and prints progress.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TextIO
 
-from luisy.config import Config
-from luisy.errors import LuisyError, MissingExternalError
+from luisy.config import for_build, use
+from luisy.errors import CommandLineError, LuisyError, MissingExternalError
 from luisy.parameters import BoolParameter
 from luisy.planner import Decision, Plan, Step, make_plan
 from luisy.runner import build, execute_plan
@@ -60,13 +61,13 @@ def _task_params(task_cls: type[Task], extra: list[str]) -> dict[str, str]:
     while i < len(extra):
         arg = extra[i]
         if not arg.startswith("--"):
-            raise SystemExit(f"luisy: unexpected argument {arg!r}")
+            raise CommandLineError(f"unexpected argument {arg!r}")
         name, _, inline = arg[2:].partition("=")
         name = name.replace("-", "_")
         if name not in params:
             known = ", ".join(f"--{n}" for n in params) or "none"
-            raise SystemExit(f"luisy: {task_cls.get_task_family()} has no parameter "
-                             f"--{name} (parameters: {known})")
+            raise CommandLineError(f"{task_cls.get_task_family()} has no parameter "
+                                   f"--{name} (parameters: {known})")
         if inline:
             values[name] = inline
         elif isinstance(params[name], BoolParameter) and (
@@ -75,22 +76,34 @@ def _task_params(task_cls: type[Task], extra: list[str]) -> dict[str, str]:
         else:
             i += 1
             if i == len(extra):
-                raise SystemExit(f"luisy: --{name} needs a value")
+                raise CommandLineError(f"--{name} needs a value")
             values[name] = extra[i]
         i += 1
     return values
 
 
 def load_task(module: str, name: str, str_params: list[str]) -> Task:
-    sys.path.insert(0, os.getcwd())
+    """The task named on the command line (import it with the current dir importable)."""
     try:
         mod = importlib.import_module(module)
     except ImportError as exc:
-        raise SystemExit(f"luisy: cannot import module {module!r}: {exc}") from None
+        raise CommandLineError(f"cannot import module {module!r}: {exc}") from None
     task_cls = getattr(mod, name, None)
     if not (isinstance(task_cls, type) and issubclass(task_cls, Task)):
-        raise SystemExit(f"luisy: {module} has no task class {name!r}")
+        raise CommandLineError(f"{module} has no task class {name!r}")
     return task_cls.from_str_params(_task_params(task_cls, str_params))
+
+
+@contextlib.contextmanager
+def _current_dir_importable() -> Iterator[None]:
+    """Modules of the current dir import, as with ``python -m``, for this command only."""
+    entry = os.getcwd()
+    sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(entry)
 
 
 class ProgressPrinter:
@@ -127,13 +140,25 @@ def _confirm(plan: Plan, out: TextIO) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _quiet_temporary_server() -> None:
+@contextlib.contextmanager
+def _temporary_server_settings() -> Iterator[None]:
     """Without PREFECT_API_URL Prefect starts a temporary server: its telemetry reports
     failures on closed networks to the terminal, and its 20 s start-up limit is too short on a
-    busy 2-core machine. That server is ours, so it reports nothing and may take its time."""
-    if not os.environ.get("PREFECT_API_URL") and "prefect" not in sys.modules:
-        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    busy 2-core machine. That server is the command's, so it reports nothing and may take its
+    time (Prefect settings of this command only: its environment is left alone)."""
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_SERVER_ANALYTICS_ENABLED,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        temporary_settings,
+    )
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    with temporary_settings(updates={PREFECT_SERVER_ANALYTICS_ENABLED: False,
+                                     PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: 120}):
+        yield
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -143,22 +168,23 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         from luisy.deployments import main as validate
 
         return validate(argv[1:])
-    _quiet_temporary_server()
     args, extra = _parser().parse_known_args(argv)
-    cfg = Config()
-    if args.working_dir:
-        cfg.set_param("working_dir", os.path.abspath(args.working_dir))
-    cfg.update({"dry_run": args.dry_run, "no_ask": args.no_ask,
-                "hash_update_mode": args.hash_update_mode, "download": args.download,
-                "upload": args.upload})
-    if args.spark_block:
-        cfg.set_param("spark_block", args.spark_block)
-    try:
-        task = load_task(args.module, args.task, extra)
-        plan = make_plan(task)
-    except LuisyError as exc:
-        print(f"luisy: {exc}", file=sys.stderr)
-        return 2
+    settings = for_build({
+        "working_dir": os.path.abspath(args.working_dir) if args.working_dir else None,
+        "dry_run": args.dry_run, "no_ask": args.no_ask,
+        "hash_update_mode": args.hash_update_mode, "download": args.download,
+        "upload": args.upload, "spark_block": args.spark_block,
+    })
+    with use(settings), _current_dir_importable():
+        try:
+            return _plan_and_run(args, extra, out)
+        except LuisyError as exc:
+            print(f"luisy: {exc}", file=sys.stderr)
+            return 2
+
+
+def _plan_and_run(args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
+    plan = make_plan(load_task(args.module, args.task, extra))
     print(plan.format(show_complete=args.show_complete or len(plan.steps) <= 30), file=out)
     if args.visualize:
         from luisy.visualize import save_plan_picture
@@ -172,13 +198,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return 0
     if not args.hash_update_mode and not args.no_ask and not _confirm(plan, out):
         return 1
-    from luisy.logs import quiet_prefect_console
+    from luisy.logs import prefect_console_quiet
 
-    quiet_prefect_console()
-    summary = execute_plan(plan, workers=args.workers,
-                           progress=ProgressPrinter(len(plan.to_run), out),
-                           report_complete=args.report_complete,
-                           group_size=args.group_size)
+    with _temporary_server_settings(), prefect_console_quiet():
+        summary = execute_plan(plan, workers=args.workers,
+                               progress=ProgressPrinter(len(plan.to_run), out),
+                               report_complete=args.report_complete,
+                               group_size=args.group_size)
     if args.hash_update_mode:
         print(f"Recorded current keys for {len(summary.adopted)} existing output(s).", file=out)
     print(f"\n{summary}", file=out)
@@ -186,7 +212,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 
 def run() -> None:
-    sys.exit(main())
+    """The ``luisy`` command: this process is luisy's, so Prefect's console stays quiet to
+    the end (the temporary server says goodbye at exit)."""
+    code = main()
+    if "prefect" in sys.modules:
+        from luisy.logs import quiet_prefect_console
+
+        quiet_prefect_console()
+    sys.exit(code)
 
 
 __all__ += ["Decision", "load_task"]

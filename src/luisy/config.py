@@ -1,13 +1,26 @@
-"""Process-wide settings, the luisy 1.x ``Config`` singleton.
+"""Settings: ``Config()``'s process defaults, and the frozen :class:`Settings` of each build.
 
-Settings live in one place so that tasks, targets and the runner agree on the working dir and the
-Spark session without passing them through every call.
+``Config()`` is luisy 1.x's singleton and stays the place users set defaults
+(``Config().set_param('working_dir', ...)``). A build does not read it while it runs: when it
+starts it takes a frozen copy with its own arguments on top (:func:`for_build`) and puts it in a
+context variable (:func:`use`). Everything a build does reads :func:`current`, so two builds in
+one process (threads, or flow runs one after another) never see each other's working dir or
+Spark session, and a build leaves ``Config()`` as it found it. Prefect copies the context into
+the threads that run task runs; task runs in other processes get :meth:`Settings.portable`.
+
+Outside any build (``task.read()`` in a notebook) :func:`current` is ``Config()`` itself.
 """
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any
+
+from luisy.errors import ConfigError
 
 _ENV_DEFAULTS = {
     "working_dir": "WORKING_DIR",
@@ -37,9 +50,41 @@ _DEFAULTS: dict[str, Any] = {
     "azure_container_name": None,
 }
 
+#: settings that are live objects of this process, never sent to another one
+_LOCAL_ONLY = ("spark",)
 
-class Config:
-    """Singleton holding luisy's settings; ``Config()`` always returns the same object."""
+
+class _Params:
+    """Reading settings, the same for the process defaults and a build's frozen copy."""
+
+    _params: Mapping[str, Any]
+
+    def _check(self, name: str) -> None:
+        if name not in self._params:
+            known = ", ".join(sorted(self._params))
+            raise ConfigError(f"Unknown luisy config parameter '{name}'. Known: {known}")
+
+    def get_param(self, name: str) -> Any:
+        self._check(name)
+        return self._params[name]
+
+    @property
+    def working_dir(self) -> str:
+        wd = self._params["working_dir"]
+        if not wd:
+            raise ConfigError(
+                "No working dir set: use Config().set_param('working_dir', DIR), "
+                "luisy.set_working_dir(DIR), --working-dir DIR or the WORKING_DIR env variable"
+            )
+        return str(wd)
+
+    def portable(self) -> dict[str, Any]:
+        """The settings another process needs to run tasks alike (no live Spark session)."""
+        return {k: v for k, v in self._params.items() if k not in _LOCAL_ONLY}
+
+
+class Config(_Params):
+    """Singleton holding luisy's process defaults; ``Config()`` always returns the same object."""
 
     _instance: Config | None = None
     _lock = threading.Lock()
@@ -61,44 +106,68 @@ class Config:
                 params[name] = os.environ[env]
         self._params = params
 
-    def _check(self, name: str) -> None:
-        if name not in self._params:
-            known = ", ".join(sorted(self._params))
-            raise KeyError(f"Unknown luisy config parameter '{name}'. Known: {known}")
-
-    def get_param(self, name: str) -> Any:
-        self._check(name)
-        return self._params[name]
-
     def set_param(self, name: str, value: Any) -> None:
         self._check(name)
         self._params[name] = value
 
-    def portable(self) -> dict[str, Any]:
-        """The settings another process needs to run tasks alike (no live Spark session)."""
-        return {k: v for k, v in self._params.items() if k != "spark"}
-
-    def update(self, params: dict[str, Any]) -> None:
+    def update(self, params: Mapping[str, Any]) -> None:
         for name in params:
             self._check(name)
         self._params.update(params)
 
     @property
-    def working_dir(self) -> str:
-        wd = self._params["working_dir"]
-        if not wd:
-            raise ValueError(
-                "No working dir set: use Config().set_param('working_dir', DIR), "
-                "luisy.set_working_dir(DIR), --working-dir DIR or the WORKING_DIR env variable"
-            )
-        return str(wd)
-
-    @property
     def spark(self) -> Any:
-        """The Spark session SparkTasks use, resolved by :mod:`luisy.spark.session`."""
-        from luisy.spark.session import get_spark
+        """The Spark session SparkTasks use (see :func:`luisy.spark.provider.get_spark`)."""
+        from luisy.services import provided
 
-        return get_spark()
+        return provided.need("spark_session")()
+
+
+class Settings(_Params):
+    """The settings of one build: frozen, made when it starts (see :func:`for_build`)."""
+
+    __slots__ = ("_params",)
+
+    def __init__(self, params: Mapping[str, Any]):
+        self._params = MappingProxyType(dict(params))
+
+    def replace(self, **changes: Any) -> Settings:
+        for name in changes:
+            self._check(name)
+        return Settings({**self._params, **changes})
+
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in self._params.items() if "key" not in k}  # no secrets
+        return f"Settings({shown})"
+
+
+_CURRENT: ContextVar[Settings | None] = ContextVar("luisy_settings", default=None)
+
+
+def current() -> Settings | Config:
+    """The settings of the build this runs in, else ``Config()``'s process defaults."""
+    return _CURRENT.get() or Config()
+
+
+def for_build(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """A build's settings: the current ones (a build inside a build keeps its parent's), with
+    ``overrides`` on top (``None`` values mean "not given"); unknown names are refused."""
+    base = current()
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    for name in given:
+        base._check(name)
+    return Settings({**base._params, **given})
+
+
+@contextmanager
+def use(settings: Settings) -> Iterator[Settings]:
+    """Make ``settings`` the current ones for the code inside (and threads it starts through
+    Prefect); the previous ones are back afterwards."""
+    token = _CURRENT.set(settings)
+    try:
+        yield settings
+    finally:
+        _CURRENT.reset(token)
 
 
 def set_working_dir(path: str | os.PathLike) -> None:

@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from luisy.errors import InvalidValueError
+
 _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -56,9 +58,9 @@ class DateInterval:
         if m := _CUSTOM.match(text):
             a, b = dt.date.fromisoformat(m[1]), dt.date.fromisoformat(m[2])
             if b <= a:
-                raise ValueError(f"interval '{text}' ends before it starts")
+                raise InvalidValueError(f"interval '{text}' ends before it starts")
             return cls(a, b, text)
-        raise ValueError(
+        raise InvalidValueError(
             f"'{text}' is no date interval (YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY or "
             "YYYY-MM-DD-YYYY-MM-DD)"
         )

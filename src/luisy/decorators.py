@@ -52,7 +52,7 @@ def _copy_params(cls: type, sources: tuple[type, ...]) -> None:
 def inherits(*task_classes: type) -> Callable[[T], T]:
     """Give the decorated task the parameters of ``task_classes`` (its own ones win)."""
     if not task_classes:
-        raise TypeError("inherits() needs at least one task class")
+        raise TaskDefinitionError("inherits() needs at least one task class")
 
     def decorator(cls: T) -> T:
         _copy_params(cls, task_classes)
@@ -68,7 +68,7 @@ def requires(*task_classes: type, as_dict: bool = False) -> Callable[[T], T]:
     by class name.
     """
     if not task_classes:
-        raise TypeError("requires() needs at least one task class")
+        raise TaskDefinitionError("requires() needs at least one task class")
 
     def decorator(cls: T) -> T:
         _copy_params(cls, task_classes)

@@ -14,7 +14,7 @@ import os
 import re
 from typing import Any
 
-from luisy.config import Config
+from luisy.config import current
 from luisy.decorators import auto_filename
 from luisy.errors import TaskDefinitionError
 from luisy.parameters import DictParameter, ListParameter, Parameter, TupleParameter
@@ -88,7 +88,7 @@ def _search_folder(cls: type[Task]) -> tuple[str, bool]:
     try:
         return os.fspath(probe.get_outdir()), False
     except Exception:  # any failure: the folder depends on parameter values
-        parts = [Config().working_dir]
+        parts = [current().working_dir]
         if cls.layer:
             parts += [probe.get_project_name(), cls.layer]
         return os.path.join(*parts), True

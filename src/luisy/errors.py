@@ -5,6 +5,34 @@ class LuisyError(Exception):
     """Base class of every error luisy raises on purpose."""
 
 
+class ConfigError(LuisyError, KeyError, ValueError):
+    """A setting is unknown or missing (a ``KeyError`` and a ``ValueError``, as 1.x raised)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UsageError(LuisyError, ValueError):
+    """A luisy function or method was called in a way it cannot serve; the message says how."""
+
+
+class InvalidValueError(LuisyError, ValueError):
+    """A value cannot be parsed or converted (a parameter's, an interval's); the task and
+    parameter are named by the :class:`ParameterError` that reports it."""
+
+
+class NotSupportedError(LuisyError, NotImplementedError):
+    """An operation this task or target does not have (``run()`` of a task without one)."""
+
+
+class WrongTypeError(LuisyError, TypeError):
+    """An object of a type the output cannot store."""
+
+
+class PrefectServerError(LuisyError, RuntimeError):
+    """A Prefect server luisy started did not come up; the message names its log."""
+
+
 class ParameterError(LuisyError, ValueError):
     """A parameter value is missing, unknown or cannot be parsed."""
 
@@ -17,6 +45,10 @@ class ParameterError(LuisyError, ValueError):
 
 class TaskDefinitionError(LuisyError, TypeError):
     """A task class is declared in a way luisy cannot use."""
+
+
+class CommandLineError(LuisyError):
+    """The command line names no usable module, task or parameter."""
 
 
 class CycleError(LuisyError):
@@ -34,15 +66,25 @@ class MissingExternalError(LuisyError):
     def __init__(self, missing: dict):
         # missing: external task -> list of tasks that need it
         self.missing = missing
-        lines = []
+        #: one line per missing input: the task, its file and the tasks that need it
+        self.lines = []
         for ext, needers in missing.items():
             names = ", ".join(str(t) for t in needers) or "(the root task)"
-            lines.append(f"  {ext}: {ext.output_location()} is missing; needed by {names}")
-        super().__init__("External data missing, nothing was run:\n" + "\n".join(lines))
+            self.lines.append(f"{ext}: {ext.output_location()} is missing; needed by {names}")
+        super().__init__("External data missing, nothing was run:\n"
+                         + "\n".join(f"  {line}" for line in self.lines))
+
+
+class HashStoreError(LuisyError, ValueError):
+    """A file of recorded keys cannot be read; it is named and left as it is."""
 
 
 class TargetError(LuisyError):
     """Reading or writing a target failed; the message names the file or table."""
+
+
+class OutputNotWrittenError(LuisyError, FileNotFoundError):
+    """A writer (a task's ``run()``) returned without writing its output."""
 
 
 class TaskNotCompleteError(LuisyError):

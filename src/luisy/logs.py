@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from luisy.tasks.base import Task
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
-def task_logger(task: Task) -> logging.Logger | logging.LoggerAdapter:
+def task_logger(family: str) -> logging.Logger | logging.LoggerAdapter:
     """Prefect's run logger inside a run (its lines show in the UI), else ``luisy.<Family>``."""
     if "prefect.context" in sys.modules:
         from prefect.context import FlowRunContext, TaskRunContext
@@ -17,22 +15,37 @@ def task_logger(task: Task) -> logging.Logger | logging.LoggerAdapter:
 
         if TaskRunContext.get() or FlowRunContext.get():
             return get_run_logger()
-    return logging.getLogger(f"luisy.{task.get_task_family()}")
+    return logging.getLogger(f"luisy.{family}")
 
 
-def quiet_prefect_console() -> None:
-    """Keep Prefect's console lines (server start/stop, per-run state lines) off the terminal.
-
-    Only console handlers are raised to WARNING, for the rest of the process (the temporary
-    server says goodbye at exit); the API handler still ships every run log to the server, so
-    the UI keeps the full story.
-    """
+def _console_handlers() -> list[logging.Handler]:
     from prefect.logging.configuration import setup_logging
     from prefect.logging.handlers import PrefectConsoleHandler
 
     setup_logging()
     names = [n for n in logging.root.manager.loggerDict if n.startswith("prefect")]
-    for logger in [logging.getLogger(), *map(logging.getLogger, names)]:
-        for handler in logger.handlers:
-            if isinstance(handler, PrefectConsoleHandler):
-                handler.setLevel(max(handler.level, logging.WARNING))
+    return [handler for logger in [logging.getLogger(), *map(logging.getLogger, names)]
+            for handler in logger.handlers if isinstance(handler, PrefectConsoleHandler)]
+
+
+def quiet_prefect_console() -> None:
+    """Keep Prefect's console lines (server start/stop, per-run state lines) off the terminal.
+
+    Only console handlers are raised to WARNING; the API handler still ships every run log to
+    the server, so the UI keeps the full story.
+    """
+    for handler in _console_handlers():
+        handler.setLevel(max(handler.level, logging.WARNING))
+
+
+@contextmanager
+def prefect_console_quiet() -> Iterator[None]:
+    """:func:`quiet_prefect_console` for the code inside; the levels are restored after."""
+    handlers = _console_handlers()
+    levels = [h.level for h in handlers]
+    quiet_prefect_console()
+    try:
+        yield
+    finally:
+        for handler, level in zip(handlers, levels, strict=True):
+            handler.setLevel(level)

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from luisy.date_interval import DateInterval
+from luisy.errors import InvalidValueError
 
 _counter = itertools.count()
 
@@ -85,14 +86,14 @@ class IntParameter(Parameter):
 
     def _from_python(self, value: Any) -> int:
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError(f"expected an integer, got {value!r}")
+            raise InvalidValueError(f"expected an integer, got {value!r}")
         return int(value)
 
     def parse(self, text: str) -> int:
         try:
             return int(text.strip())
         except ValueError:
-            raise ValueError(f"expected an integer, got {text!r}") from None
+            raise InvalidValueError(f"expected an integer, got {text!r}") from None
 
 
 class FloatParameter(Parameter):
@@ -100,14 +101,14 @@ class FloatParameter(Parameter):
 
     def _from_python(self, value: Any) -> float:
         if isinstance(value, bool):
-            raise ValueError(f"expected a number, got {value!r}")
+            raise InvalidValueError(f"expected a number, got {value!r}")
         return float(value)
 
     def parse(self, text: str) -> float:
         try:
             return float(text.strip())
         except ValueError:
-            raise ValueError(f"expected a number, got {text!r}") from None
+            raise InvalidValueError(f"expected a number, got {text!r}") from None
 
 
 class BoolParameter(Parameter):
@@ -125,7 +126,7 @@ class BoolParameter(Parameter):
             return value
         if isinstance(value, int) and value in (0, 1):
             return bool(value)
-        raise ValueError(f"expected true or false, got {value!r}")
+        raise InvalidValueError(f"expected true or false, got {value!r}")
 
     def parse(self, text: str) -> bool:
         low = text.strip().lower()
@@ -133,7 +134,7 @@ class BoolParameter(Parameter):
             return True
         if low in self._FALSE:
             return False
-        raise ValueError(f"expected true or false, got {text!r}")
+        raise InvalidValueError(f"expected true or false, got {text!r}")
 
 
 class DateParameter(Parameter):
@@ -144,13 +145,13 @@ class DateParameter(Parameter):
             return value.date()
         if isinstance(value, dt.date):
             return value
-        raise ValueError(f"expected a date, got {value!r}")
+        raise InvalidValueError(f"expected a date, got {value!r}")
 
     def parse(self, text: str) -> dt.date:
         try:
             return dt.date.fromisoformat(text.strip()[:10])
         except ValueError:
-            raise ValueError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+            raise InvalidValueError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
     def serialize(self, value: dt.date) -> str:
         return value.isoformat()
@@ -168,7 +169,7 @@ class MonthParameter(DateParameter):
         try:
             return dt.datetime.strptime(text.strip()[:7], "%Y-%m").date()
         except ValueError:
-            raise ValueError(f"expected a month YYYY-MM, got {text!r}") from None
+            raise InvalidValueError(f"expected a month YYYY-MM, got {text!r}") from None
 
     def serialize(self, value: dt.date) -> str:
         return value.strftime("%Y-%m")
@@ -180,7 +181,7 @@ class DateIntervalParameter(Parameter):
     def _from_python(self, value: Any) -> DateInterval:
         if isinstance(value, DateInterval):
             return value
-        raise ValueError(f"expected a date interval, got {value!r}")
+        raise InvalidValueError(f"expected a date interval, got {value!r}")
 
     def parse(self, text: str) -> DateInterval:
         return DateInterval.parse(text)
@@ -236,12 +237,12 @@ class _JSONParameter(Parameter):
             value = json.loads(text)
         except json.JSONDecodeError as exc:
             kind = self._kind.__name__
-            raise ValueError(f"expected JSON ({kind}), got {text!r}: {exc}") from None
+            raise InvalidValueError(f"expected JSON ({kind}), got {text!r}: {exc}") from None
         return self._from_python(value)
 
     def _from_python(self, value: Any) -> Any:
         if not isinstance(value, self._accepts()):
-            raise ValueError(f"expected a {self._kind.__name__}, got {value!r}")
+            raise InvalidValueError(f"expected a {self._kind.__name__}, got {value!r}")
         return _freeze(value)
 
     def _accepts(self) -> tuple[type, ...]:

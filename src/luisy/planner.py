@@ -14,11 +14,19 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from luisy.fingerprint import Fingerprint, fingerprint
+from luisy.cache import (
+    Category,
+    HashStores,
+    KeyStore,
+    Reason,
+    Record,
+    TaskKey,
+    describe,
+    explain,
+    graph_keys,
+    record_of,
+)
 from luisy.graph import TaskGraph, build_graph
-from luisy.hashstore import HashStore, HashStores
-from luisy.heap import collections_paused
-from luisy.keys import TaskKey, compute_key, store_location
 from luisy.tasks.base import ExternalTask, Task, WrapperTask
 
 
@@ -33,13 +41,26 @@ class Decision(str, enum.Enum):
 class Step:
     task: Task
     decision: Decision
-    reason: str
+    #: why, as data (see :mod:`luisy.cache.causes`); :attr:`reason` is how it reads
+    reasons: tuple[Reason, ...]
     key: TaskKey
     deps: list[Task]
     location: str
-    store: HashStore | None = field(default=None, repr=False)
-    rel_path: str | None = None
+    #: what recording this output's key writes, and where (None: no output)
+    record: Record | None = field(default=None, repr=False)
+    store: KeyStore | None = field(default=None, repr=False)
     output_exists: bool = False
+
+    @property
+    def reason(self) -> str:
+        return describe(self.reasons)
+
+    @property
+    def rel_path(self) -> str | None:
+        return self.record.rel_path if self.record else None
+
+    def has(self, category: Category) -> bool:
+        return any(r.category is category for r in self.reasons)
 
 
 @dataclass
@@ -81,76 +102,50 @@ class Plan:
         return "\n".join(lines)
 
 
-def _changes(previous: dict | None, key: TaskKey, steps: dict[Task, Step]) -> str:
-    """Why a recorded key differs from the current one, most specific cause first."""
-    if previous is None:
-        return "no recorded key"
-    reasons = []
-    old_code = previous.get("code", {})
-    new_code = key.fingerprint.code
-    changed = sorted(u for u in set(old_code) | set(new_code) if old_code.get(u) != new_code.get(u))
-    if changed:
-        shown = [u.removeprefix("module:").removeprefix("const:") for u in changed[:3]]
-        more = f" (+{len(changed) - 3} more)" if len(changed) > 3 else ""
-        reasons.append(f"code changed: {', '.join(shown)}{more}")
-    old_libs = previous.get("libraries", {})
-    for dist in sorted(set(old_libs) | set(key.fingerprint.libraries)):
-        before, after = old_libs.get(dist), key.fingerprint.libraries.get(dist)
-        if before != after:
-            reasons.append(f"library changed: {dist} {before or '(none)'} -> {after or '(none)'}")
-    if previous.get("params", key.params) != key.params:
-        reasons.append("new parameters")
-    old_up = previous.get("upstream", {})
-    ups = [tid for tid, k in key.upstream.items() if old_up.get(tid) != k]
-    if ups:
-        reasons.append(f"upstream changed: {', '.join(ups[:3])}"
-                       + (f" (+{len(ups) - 3} more)" if len(ups) > 3 else ""))
-    return "; ".join(reasons) or "key changed"
-
-
 def make_plan(root: Task, stores: HashStores | None = None) -> Plan:
     """Decide every task of the graph below ``root``; nothing is run or written."""
-    with collections_paused():
-        graph = build_graph(root)
-        stores = stores or HashStores()
-        fps: dict[type, Fingerprint] = {}
-        steps: dict[Task, Step] = {}
-        for task, deps in graph.deps.items():
-            cls = type(task)
-            fp = fps.get(cls) or fps.setdefault(cls, fingerprint(cls))
-            key = compute_key(task, fp, {str(d): steps[d].key.key for d in deps})
-            steps[task] = _decide(task, key, deps, steps, stores)
-        _prune_not_needed(graph, steps)
-        return Plan(root, graph, steps, stores)
+    graph = build_graph(root)
+    stores = stores or HashStores()
+    keys = graph_keys(graph)
+    steps: dict[Task, Step] = {}
+    for task, deps in graph.deps.items():
+        steps[task] = _decide(task, keys[task], deps, steps, stores)
+    _prune_not_needed(graph, steps)
+    return Plan(root, graph, steps, stores)
 
 
 def _decide(task: Task, key: TaskKey, deps: list[Task], steps: dict[Task, Step],
             stores: HashStores) -> Step:
-    where = store_location(task, stores)
-    store, rel = where if where else (None, None)
+    record = record_of(task, key)
+    store = stores.for_folder(record.folder) if record else None
     location = task.output_location()
-    step = Step(task, Decision.COMPLETE, "", key, deps, location, store, rel)
+    step = Step(task, Decision.COMPLETE, (), key, deps, location, record, store)
     if isinstance(task, WrapperTask):
         pending = [d for d in deps if steps[d].decision is not Decision.COMPLETE]
         if pending:
-            step.decision, step.reason = Decision.RUN, f"waits for {pending[0]}"
+            step.decision = Decision.RUN
+            step.reasons = (Reason(Category.WAITS_FOR, (str(pending[0]),)),)
         else:
-            step.reason = "all wrapped tasks complete"
+            step.reasons = (Reason(Category.WRAPPED_COMPLETE),)
         return step
     step.output_exists = task.output().exists()
     if isinstance(task, ExternalTask):
         if step.output_exists:
-            step.reason = "external data present"
+            step.reasons = (Reason(Category.EXTERNAL_PRESENT),)
         else:
-            step.decision, step.reason = Decision.MISSING_EXTERNAL, f"no data at {location}"
+            step.decision = Decision.MISSING_EXTERNAL
+            step.reasons = (Reason(Category.EXTERNAL_MISSING, (location,)),)
         return step
+    recorded = store.get(record.rel_path)
     if not step.output_exists:
-        step.decision, step.reason = Decision.RUN, "no output"
-    elif store.get(rel) == key.key:
-        step.reason = "up to date"
+        step.decision, step.reasons = Decision.RUN, (Reason(Category.NO_OUTPUT),)
+    elif recorded == key.key:
+        step.reasons = (Reason(Category.UP_TO_DATE),)
     else:
         step.decision = Decision.RUN
-        step.reason = _changes(store.details_of(rel) if store.get(rel) else None, key, steps)
+        previous = store.details_of(record.rel_path) if recorded else None
+        step.reasons = explain(previous, key.fingerprint.code, key.fingerprint.libraries,
+                               key.params, key.upstream)
     return step
 
 
@@ -166,10 +161,5 @@ def _prune_not_needed(graph: TaskGraph, steps: dict[Task, Step]) -> None:
         if step.decision in (Decision.RUN, Decision.MISSING_EXTERNAL):
             users = [str(t) for t in graph.dependents.get(task, [])]
             step.decision = Decision.NOT_NEEDED
-            step.reason = f"{step.reason}, but {users[0] if users else 'its user'} is complete"
-
-
-def is_complete(task: Task) -> bool:
-    """Output exists and its recorded key equals the current key (used by ``Task.read``)."""
-    step = make_plan(task).steps[task]
-    return step.decision is Decision.COMPLETE
+            step.reasons = (*step.reasons,
+                            Reason(Category.NOT_NEEDED, (users[0] if users else "its user",)))

@@ -10,8 +10,8 @@ import datetime as dt
 import inspect
 from typing import Any
 
-from luisy.config import Config
-from luisy.errors import MissingExternalError
+from luisy.config import for_build, use
+from luisy.errors import MissingExternalError, TaskDefinitionError
 from luisy.parameters import (
     BoolParameter,
     DateParameter,
@@ -56,8 +56,8 @@ def flow_signature(task_cls: type[Task]) -> inspect.Signature:
     required, optional = [], []
     for name, param in task_cls.get_params():
         if name in OPTIONS:
-            raise ValueError(f"{task_cls.get_task_family()}: parameter '{name}' clashes with the "
-                             "luisy flow option of the same name")
+            raise TaskDefinitionError(f"{task_cls.get_task_family()}: parameter '{name}' clashes "
+                                      "with the luisy flow option of the same name")
         annotation = _annotation(param)
         if not param.has_default:
             required.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
@@ -76,6 +76,29 @@ def flow_signature(task_cls: type[Task]) -> inspect.Signature:
     return inspect.Signature([*required, *optional, *options])
 
 
+def _build_in_flow_run(task_cls: type[Task], task_names: list[str],
+                       kwargs: dict[str, Any]) -> dict[str, list[str]]:
+    root = task_cls(**{n: kwargs[n] for n in task_names if n in kwargs})
+    plan = make_plan(root)
+    summary, must_run = prepare(plan, kwargs.get("dry_run", False),
+                                kwargs.get("hash_update_mode", False))
+    if summary.missing_external:
+        raise MissingExternalError(plan.missing_external())
+    if must_run:
+        run_in_current_flow(plan, summary, kwargs.get("workers", 1),
+                            report_complete=kwargs.get("report_complete", False),
+                            group_size=kwargs.get("group_size", 1))
+    else:
+        from luisy.artifacts import Publisher, publish_plan
+
+        publisher = Publisher()
+        publisher.submit(publish_plan, plan)
+        publisher.wait()
+    if summary.failed:
+        raise BuildFailed(str(summary))
+    return {k: sorted(map(str, v)) for k, v in summary.as_dict().items()}
+
+
 def flow(task_cls: type[Task], name: str | None = None, description: str | None = None,
          task_runner: Any = None, **flow_options: Any) -> Any:
     """A Prefect flow that builds ``task_cls`` from the parameters of its run."""
@@ -85,30 +108,10 @@ def flow(task_cls: type[Task], name: str | None = None, description: str | None 
     task_names = [n for n, _ in task_cls.get_params()]
 
     def run_pipeline(**kwargs: Any) -> dict[str, list[str]]:
-        cfg = Config()
-        if kwargs.get("working_dir"):
-            cfg.set_param("working_dir", kwargs["working_dir"])
-        if kwargs.get("spark_block"):
-            cfg.set_param("spark_block", kwargs["spark_block"])
-        root = task_cls(**{n: kwargs[n] for n in task_names if n in kwargs})
-        plan = make_plan(root)
-        summary, must_run = prepare(plan, kwargs.get("dry_run", False),
-                                    kwargs.get("hash_update_mode", False))
-        if summary.missing_external:
-            raise MissingExternalError(plan.missing_external())
-        if must_run:
-            run_in_current_flow(plan, summary, kwargs.get("workers", 1),
-                                report_complete=kwargs.get("report_complete", False),
-                                group_size=kwargs.get("group_size", 1))
-        else:
-            from luisy.artifacts import Publisher, publish_plan
-
-            publisher = Publisher()
-            publisher.submit(publish_plan, plan)
-            publisher.wait()
-        if summary.failed:
-            raise BuildFailed(str(summary))
-        return {k: sorted(map(str, v)) for k, v in summary.as_dict().items()}
+        settings = for_build({"working_dir": kwargs.get("working_dir") or None,
+                              "spark_block": kwargs.get("spark_block") or None})
+        with use(settings):
+            return _build_in_flow_run(task_cls, task_names, kwargs)
 
     run_pipeline.__signature__ = signature  # type: ignore[attr-defined]
     run_pipeline.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}

@@ -12,18 +12,23 @@ is reported as upstream-failed; independent branches finish.
 from __future__ import annotations
 
 import collections
+import contextlib
+import contextvars
+import logging
 import queue
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from luisy.config import Config
-from luisy.errors import MissingExternalError
-from luisy.heap import alive_objects_frozen
+from luisy.cache import Ledger, Record
+from luisy.config import Settings, current, for_build, use
+from luisy.errors import LuisyError, MissingExternalError
 from luisy.planner import Decision, Plan, Step, make_plan
 from luisy.summary import BuildSummary
-from luisy.tasks.base import Task, WrapperTask
+from luisy.tasks.base import Task
 
 if TYPE_CHECKING:
     from prefect.states import State
@@ -34,7 +39,10 @@ if TYPE_CHECKING:
 Progress = Callable[[str, Step, float], None]
 
 
-class BuildFailed(Exception):
+logger = logging.getLogger("luisy")
+
+
+class BuildFailed(LuisyError):
     """Raised inside the flow so its run ends Failed when a task failed."""
 
 
@@ -52,9 +60,10 @@ def build(
 ) -> BuildSummary:
     """Plan ``task`` and everything it needs, then run what is not complete as a Prefect flow.
 
-    Keyword ``config`` goes to :class:`~luisy.config.Config` (``working_dir``,
-    ``cloud_mode``, ``spark``, ...). Returns a :class:`~luisy.summary.BuildSummary`; a
-    missing ExternalTask stops the build before anything runs.
+    Keyword ``config`` are settings of this build only (``working_dir``, ``cloud_mode``,
+    ``spark``, ...), on top of ``Config()``'s defaults, which stay as they are. Returns a
+    :class:`~luisy.summary.BuildSummary`; a missing ExternalTask stops the build before
+    anything runs, with one error line naming the file and the tasks that need it.
 
     With ``report_complete=True`` complete tasks appear in the flow run too, as task runs in a
     ``Cached`` state; by default a complete subgraph costs no task runs.
@@ -63,11 +72,11 @@ def build(
     up to that many (for many tiny tasks, where Prefect's per-run cost dominates); a class's
     own ``group_size`` (``@luisy.prefect_options(group_size=...)``) takes precedence.
     """
-    Config().update(config)
-    return execute_plan(make_plan(task), workers=workers, dry_run=dry_run,
-                        hash_update_mode=hash_update_mode, progress=progress,
-                        task_runner=task_runner, report_complete=report_complete,
-                        group_size=group_size)
+    with use(for_build(config)):
+        return execute_plan(make_plan(task), workers=workers, dry_run=dry_run,
+                            hash_update_mode=hash_update_mode, progress=progress,
+                            task_runner=task_runner, report_complete=report_complete,
+                            group_size=group_size)
 
 
 def prepare(plan: Plan, dry_run: bool = False, hash_update_mode: bool = False
@@ -86,6 +95,8 @@ def prepare(plan: Plan, dry_run: bool = False, hash_update_mode: bool = False
     if missing:
         summary.missing_external.update(missing)
         summary.errors.update({t: str(MissingExternalError({t: n})) for t, n in missing.items()})
+        for line in MissingExternalError(missing).lines:
+            logger.error("External data missing, nothing was run: %s", line)
         return summary, False
     if hash_update_mode:
         adopt_current_keys(plan, summary)
@@ -105,11 +116,12 @@ def execute_plan(
     group_size: int = 1,
 ) -> BuildSummary:
     """Carry out a plan made by :func:`~luisy.planner.make_plan` (the CLI shows it first)."""
-    cfg = Config()
+    settings = current()
     summary, must_run = prepare(
         plan,
-        cfg.get_param("dry_run") if dry_run is None else dry_run,
-        cfg.get_param("hash_update_mode") if hash_update_mode is None else hash_update_mode,
+        settings.get_param("dry_run") if dry_run is None else dry_run,
+        settings.get_param("hash_update_mode") if hash_update_mode is None
+        else hash_update_mode,
     )
     if must_run:
         run_flow(plan, summary, workers=workers, progress=progress, task_runner=task_runner,
@@ -122,10 +134,9 @@ def adopt_current_keys(plan: Plan, summary: BuildSummary) -> None:
     for step in plan.steps.values():
         if step.store is not None and step.output_exists and step.decision in (
                 Decision.RUN, Decision.NOT_NEEDED):
-            step.store.record(step.rel_path, step.key.key, step.key.details(),
-                              step.key.fingerprint_details())
+            step.store.record(step.record)
             summary.adopted.add(step.task)
-    plan.stores.flush()
+    plan.stores.compact()
 
 
 class RunUnit:
@@ -136,11 +147,12 @@ class RunUnit:
     edges by the number of task-run parameters).
     """
 
-    __slots__ = ("cached", "config", "keys", "locations", "reasons", "tasks")
+    __slots__ = ("cached", "config", "keys", "locations", "reasons", "records", "tasks")
 
     def __init__(self, tasks: list[Task], reasons: list[str], keys: list[str],
-                 locations: list[str], cached: bool, config: dict[str, Any] | None):
-        self.tasks, self.reasons, self.keys = tasks, reasons, keys
+                 records: list[Record | None], locations: list[str], cached: bool,
+                 config: dict[str, Any] | None):
+        self.tasks, self.reasons, self.keys, self.records = tasks, reasons, keys, records
         self.locations, self.cached, self.config = locations, cached, config
 
     def __getstate__(self) -> tuple:
@@ -173,7 +185,7 @@ def _runner_limit() -> float:
     return float("inf")
 
 
-class GroupFailed(Exception):
+class GroupFailed(LuisyError):
     """Some members of a grouped task run failed; ``failed`` maps their names to errors."""
 
     def __init__(self, failed: dict[str, str], total: int):
@@ -185,21 +197,39 @@ class GroupFailed(Exception):
         return (GroupFailed, (self.failed, len(self.failed)))
 
 
-def _run_one(luisy_task: Task, reason: str, location: str, log_reason: bool) -> None:
-    """Run one luisy task and check it wrote its output.
+#: the ledger of the build whose task runs run in this context (threads of its flow run)
+_LEDGER: ContextVar[Ledger | None] = ContextVar("luisy_ledger", default=None)
+
+
+def _run_one(luisy_task: Task, record: Record | None, reason: str, ledger: Ledger,
+             log_reason: bool) -> bool:
+    """Run one luisy task as a transaction on its output; False when another build completed
+    it meanwhile (nothing ran).
 
     Why it runs goes into the task run's final state message; a log line says it only where
     that message cannot (a member of a group), as a line per task run is a record the server
     stores for every one of thousands of tiny tasks.
     """
     if log_reason:
-        luisy_task.logger.info("%s: %s", luisy_task, reason)
+        luisy_task.logger.info("%s ran because: %s", luisy_task, reason)
     engine = luisy_task.describe_engine()
     if engine:
         luisy_task.logger.info("engine: %s", engine)
-    luisy_task.run()
-    if not isinstance(luisy_task, WrapperTask) and not luisy_task.output().exists():
-        raise RuntimeError(f"{luisy_task}: run() finished without writing its output {location}")
+    if record is None:  # a WrapperTask: nothing of its own to record
+        luisy_task.run()
+        return True
+    return ledger.run(luisy_task, record, luisy_task.run)
+
+
+@contextlib.contextmanager
+def _unit_context(unit: RunUnit) -> Iterator[Ledger]:
+    """The build's settings and ledger: this thread's (copied from the flow run's context),
+    or, in another process (Dask), made from what the unit brought."""
+    if unit.config is None:
+        yield _LEDGER.get() or Ledger()
+        return
+    with use(Settings(unit.config)):
+        yield Ledger()
 
 
 def run_luisy_tasks(unit: RunUnit) -> State:
@@ -213,30 +243,37 @@ def run_luisy_tasks(unit: RunUnit) -> State:
     from prefect.client.schemas.objects import StateDetails
     from prefect.states import Completed
 
-    luisy_tasks, reasons, keys, locations = unit.tasks, unit.reasons, unit.keys, unit.locations
+    luisy_tasks, reasons, keys = unit.tasks, unit.reasons, unit.keys
     if unit.cached:
         return Completed(name="Cached", message=f"complete: {reasons[0]}",
                          state_details=StateDetails(cache_key=keys[0]))
-    if unit.config is not None:
-        Config().update(unit.config)
-    if len(luisy_tasks) == 1:
-        try:
-            _run_one(luisy_tasks[0], reasons[0], locations[0], log_reason=False)
-        except Exception:
-            luisy_tasks[0].logger.info("%s ran because: %s", luisy_tasks[0], reasons[0])
-            raise
-        return Completed(message=f"ran: {reasons[0]}",
-                         state_details=StateDetails(cache_key=keys[0]))
-    failed = {}
-    for task, reason, location in zip(luisy_tasks, reasons, locations, strict=True):
-        try:
-            _run_one(task, reason, location, log_reason=True)
-        except Exception as exc:
-            task.logger.exception("%s failed", task)
-            failed[str(task)] = f"{type(exc).__name__}: {exc}"
+    with _unit_context(unit) as ledger:
+        if len(luisy_tasks) == 1:
+            try:
+                ran = _run_one(luisy_tasks[0], unit.records[0], reasons[0], ledger,
+                               log_reason=False)
+            except Exception:
+                luisy_tasks[0].logger.info("%s ran because: %s", luisy_tasks[0], reasons[0])
+                raise
+            if not ran:
+                return Completed(name="Cached", message=ELSEWHERE,
+                                 state_details=StateDetails(cache_key=keys[0]))
+            return Completed(message=f"ran because: {reasons[0]}",
+                             state_details=StateDetails(cache_key=keys[0]))
+        failed = {}
+        for task, record, reason in zip(luisy_tasks, unit.records, reasons, strict=True):
+            try:
+                _run_one(task, record, reason, ledger, log_reason=True)
+            except Exception as exc:
+                task.logger.exception("%s failed", task)
+                failed[str(task)] = f"{type(exc).__name__}: {exc}"
     if failed:
         raise GroupFailed(failed, len(luisy_tasks))
     return Completed(message=f"ran {len(luisy_tasks)} tasks")
+
+
+#: the state message of a task that another build completed while this one waited for it
+ELSEWHERE = "complete: another build made it meanwhile"
 
 
 Unit = tuple[Task, ...]
@@ -267,13 +304,19 @@ class _Scheduler:
         self.futures: dict[Task, Any] = {}
         self.started: dict[Unit, float] = {}
         self.finished: queue.SimpleQueue = queue.SimpleQueue()
+        #: scheduling state is changed by one thread at a time, in the flow run's context
+        self.lock = threading.Lock()
+        self.context = contextvars.copy_context()
+        self.in_threads = in_threads
+        self.idle = threading.Event()
+        self.error: BaseException | None = None
         self.prefect_tasks: dict[type, Any] = {}
         self.in_flight = 0
         #: task runs submitted and not finished: ``workers``, or twice that when the task
         #: runner runs at most ``workers`` at once itself (the rest wait in its queue)
         self.window = self.workers * (2 if _runner_limit() <= self.workers else 1)
         #: luisy settings for task runs in other processes (Dask); threads share this one's
-        self.config = None if in_threads else Config().portable()
+        self.config = None if in_threads else current().portable()
         #: everything downstream of a failed task, so each task is visited once
         self.cut_off: set[Task] = set()
 
@@ -307,14 +350,14 @@ class _Scheduler:
         upstream = {id(f): f for s in steps for d in s.deps if (f := self.futures.get(d))}
         future = self.prefect_task(type(unit[0])).submit(
             unit=RunUnit(list(unit), [s.reason for s in steps], [s.key.key for s in steps],
-                         [s.location for s in steps], steps[0].decision is Decision.COMPLETE,
-                         self.config),
+                         [s.record for s in steps], [s.location for s in steps],
+                         steps[0].decision is Decision.COMPLETE, self.config),
             wait_for=list(upstream.values()),
         )
         for task in unit:
             self.futures[task] = future
         self.in_flight += 1
-        future.add_done_callback(lambda f, u=unit: self.finished.put(u))
+        future.add_done_callback(lambda f, u=unit: self._finished(u))
 
     def group_size_of(self, cls: type[Task]) -> int:
         return cls.group_size if cls.group_size > 1 else self.group_size
@@ -345,18 +388,17 @@ class _Scheduler:
             error = state.result(raise_on_failure=False) if len(unit) > 1 else None
             failed = (error.failed if isinstance(error, GroupFailed)
                       else {str(t): state.message or state.name for t in unit})
+        elsewhere = state.message == ELSEWHERE
         for task in unit:
             if str(task) in failed:
                 self.on_failed(task, failed[str(task)], seconds)
             else:
-                self.on_done(task, seconds)
+                self.on_done(task, seconds, elsewhere)
 
-    def on_done(self, task: Task, seconds: float) -> None:
+    def on_done(self, task: Task, seconds: float, elsewhere: bool = False) -> None:
         step = self.steps[task]
-        if step.store is not None:  # here, not in the task run: it may be another process
-            step.store.record(step.rel_path, step.key.key, step.key.details(),
-                              step.key.fingerprint_details())
-        self.summary.completed.add(task)
+        # its key was recorded by the task run itself, with the write
+        (self.summary.already_done if elsewhere else self.summary.completed).add(task)
         self.progress("done", step, seconds)
         for parent in self.plan.graph.dependents.get(task, ()):
             pending = self.waiting.get(parent)
@@ -376,19 +418,65 @@ class _Scheduler:
                 self.progress("upstream failed", self.steps[down], 0.0)
 
     def run(self) -> None:
-        for step in self.cached:  # already final: they hold no worker for long
-            self.submit((step.task,))
-        self.pump()
-        while self.in_flight:
-            unit = self.finished.get()
+        """Submit, then react to every result until nothing is in flight.
+
+        With a thread pool, results are handled in the worker thread that produced them, right
+        away (:meth:`_drain`): the next task is submitted without waking this thread first, so
+        a chain of tasks hands over as fast as Prefect's own ``wait_for`` would. Other task
+        runners (Dask: callbacks on its client's event loop) are driven from this thread.
+        """
+        with self.lock:
+            for step in self.cached:  # already final: they hold no worker for long
+                self.submit((step.task,))
+            self.pump()
+            if not self.in_flight:
+                self.idle.set()
+        if self.in_threads:
+            self._drain()
+            self.idle.wait()
+        else:
+            while not self.idle.is_set():
+                self._handle(self.finished.get())
+        if self.error is not None:
+            raise self.error
+        if self.summary.failed:
+            raise BuildFailed(str(self.summary))
+
+    def _finished(self, unit: Unit) -> None:
+        """A task run's future is done (called in the thread that finished it)."""
+        self.finished.put(unit)
+        if self.in_threads:
+            self._drain()
+
+    def _drain(self) -> None:
+        """Handle every finished unit, in whichever thread gets the lock; a thread that does
+        not get it leaves its unit to the holder, who looks again after letting go."""
+        while not self.finished.empty():
+            if not self.lock.acquire(blocking=False):
+                return
+            try:
+                while True:
+                    try:
+                        unit = self.finished.get_nowait()
+                    except queue.Empty:
+                        break
+                    self.context.run(self._handle, unit)
+            finally:
+                self.lock.release()
+
+    def _handle(self, unit: Unit) -> None:
+        if self.error is not None:
+            return
+        try:
             self.in_flight -= 1
             if unit[0] in self.steps:  # not a Cached report
                 self.on_finished(unit)
             self.pump()
-            self.plan.stores.flush_if_due()
-        self.plan.stores.flush()
-        if self.summary.failed:
-            raise BuildFailed(str(self.summary))
+        except BaseException as exc:  # raised again by run(), in the flow run's thread
+            self.error = exc
+            self.idle.set()
+        if self.in_flight == 0:
+            self.idle.set()
 
 
 def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
@@ -409,13 +497,15 @@ def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
     own_publisher = publisher is None
     publisher = publisher or Publisher()
     publisher.submit(publish_plan, plan)
+    ledger = Ledger(plan.stores)
+    token = _LEDGER.set(ledger)
     try:
         in_threads = ctx is None or isinstance(ctx.task_runner, ThreadPoolTaskRunner)
-        with alive_objects_frozen():
-            _Scheduler(plan, summary, workers, progress, report_complete, in_threads,
-                       group_size).run()
+        _Scheduler(plan, summary, workers, progress, report_complete, in_threads,
+                   group_size).run()
     finally:
-        plan.stores.flush()
+        _LEDGER.reset(token)
+        ledger.compact()
         publisher.submit(publish_outputs, plan, summary)
         if own_publisher:
             publisher.wait()

@@ -14,15 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from luisy.planner import Decision, Plan, Step
+from luisy.cache import Category
+from luisy.config import current
+from luisy.graph import TaskGraph, build_graph
+from luisy.planner import Decision, Plan, Step, make_plan
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from luisy.graph import TaskGraph
     from luisy.tasks.base import Task
 
-#: fill colour per decision; "code changed" is a run whose reason names changed code
+#: fill colour per decision; "code changed" is a run because the task's own code changed
 COLOURS = {
     "complete": "#b7e1b0",
     "run": "#ffd27f",
@@ -46,7 +48,7 @@ _MAX_VALUE = 40
 
 
 def colour_class(step: Step) -> str:
-    if step.decision is Decision.RUN and "changed" in step.reason:
+    if step.decision is Decision.RUN and step.has(Category.CODE):
         return "code changed"
     return step.decision.value
 
@@ -306,10 +308,7 @@ def draw_view(view: View, ax: Axes | None = None) -> Axes:
 
 def _plan_if_possible(task: Task) -> Plan | None:
     """The plan of ``task`` when a working dir is set (decisions need outputs to look at)."""
-    from luisy.config import Config
-    from luisy.planner import make_plan
-
-    if not Config().get_param("working_dir"):
+    if not current().get_param("working_dir"):
         return None
     return make_plan(task)
 
@@ -322,8 +321,6 @@ def visualize_task(task: Task, ax: Axes | None = None, unique_children: bool = T
     over 36 months shows one month; ``parameters_to_exclude`` are left out of the labels. Without
     a working dir the graph is drawn uncoloured, since decisions depend on outputs on disk.
     """
-    from luisy.graph import build_graph
-
     plan = _plan_if_possible(task)
     graph = plan.graph if plan is not None else build_graph(task)
     view = graph_view(graph, plan.steps if plan is not None else None,

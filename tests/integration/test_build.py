@@ -82,7 +82,7 @@ def test_failure_marks_downstream_and_lets_other_branches_finish(working_dir):
     assert "Traceback" in logs and "ValueError: boom in Broken" in logs
     assert "Broken() ran because: no output" in logs
     # a task run that completes says why it ran in its final state, not in a log line
-    assert runs["Leaf(i=100, sleep=0.0)"].state.message == "ran: no output"
+    assert runs["Leaf(i=100, sleep=0.0)"].state.message == "ran because: no output"
     assert not AfterBroken().output().exists()
 
 
@@ -127,6 +127,15 @@ def test_missing_external_stops_before_anything_runs(working_dir):
     message = summary.errors[Delivered()]
     assert Delivered().output().path in message
     assert "needed by UsesDelivery(name=delivery)" in message
+
+
+def test_missing_external_from_python_is_one_clear_log_line(working_dir, capfd):
+    # a notebook user calling luisy.build sees it without looking at the summary
+    luisy.build(UsesDelivery())
+    err = capfd.readouterr().err
+    lines = [line for line in err.splitlines() if Delivered().output().path in line]
+    assert len(lines) == 1, err
+    assert "needed by UsesDelivery(name=delivery)" in lines[0]
 
 
 def test_failed_write_leaves_no_target_and_keeps_an_older_one(working_dir):

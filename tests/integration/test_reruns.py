@@ -28,7 +28,7 @@ import pytest
 from reruns_support import OUTPUTS, ROOT_TASKS, Project
 
 import luisy
-from luisy import fingerprint
+from luisy.cache import clear_cache
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -186,7 +186,10 @@ def test_missing_external_data_stops_the_build_and_names_the_file(project):
     assert project.outputs_bytes() == {t: b for t, b in before.items() if t != "Source()"}
 
 
-def test_failed_task_keeps_its_previous_entry(project):
+def test_failed_task_loses_its_entry_and_keeps_its_old_output(project):
+    # luisy 1.x kept a failed task's old entry; luisy 2 forgets it before the rerun starts, so
+    # whatever the failed run left behind is never taken for complete (issue: completion
+    # never lies). The old bytes stay where they were.
     before_hashes = project.hashes()
     before = project.outputs_bytes()
     project.edit("utils", "return _offset(x) * 10", 'raise ValueError("clean is broken")')
@@ -200,16 +203,20 @@ def test_failed_task_keeps_its_previous_entry(project):
     assert "clean is broken" in run.out, run
     after_hashes = project.hashes()
     assert after_hashes[project.rel("Other()")] != before_hashes[project.rel("Other()")]
-    assert {k: v for k, v in after_hashes.items() if k != project.rel("Other()")} == {
-        k: v for k, v in before_hashes.items() if k != project.rel("Other()")}
+    assert project.rel("Cleaned()") not in after_hashes
+    unchanged = {project.rel("Other()"), project.rel("Cleaned()")}
+    assert {k: v for k, v in after_hashes.items() if k not in unchanged} == {
+        k: v for k, v in before_hashes.items() if k not in unchanged}
     after = project.outputs_bytes()
     assert {t for t in OUTPUTS if before[t] != after[t]} == {"Other()"}
 
     project.edit("utils", 'raise ValueError("clean is broken")', "return _offset(x) * 10")
     run = project.luisy()
 
-    # Cleaned and Scaled are as before the failure; Root still needs the new Other
-    assert_reruns(run, {"Root()"})
+    # no key vouches for Cleaned's bytes, but its key is as before, so Scaled (which used the
+    # old ones) stays complete and Cleaned is not needed; Root needs the new Other
+    assert run.code == 0 and run.ran == {"Root()"}, run
+    assert run.plan["Cleaned()"] == ("not needed", "no recorded key, but Scaled() is complete")
     assert run.reason("Root()") == "upstream changed: Other()"
 
 
@@ -322,7 +329,7 @@ def inprocess_project(tmp_path, working_dir):
     sys.path.remove(str(tmp_path))
     for module in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
         del sys.modules[module]
-    fingerprint.clear_cache()
+    clear_cache()
 
 
 def test_plan_in_process_matches_the_cli_dry_run(inprocess_project):
@@ -333,7 +340,7 @@ def test_plan_in_process_matches_the_cli_dry_run(inprocess_project):
     project.edit("utils", "return _offset(x) * 10", "return _offset(x) * 100")
     project.output("Other()").unlink()
 
-    fingerprint.clear_cache()  # the files changed under this process
+    clear_cache()  # the files changed under this process
     plan = luisy.plan(tasks.Root())
     in_process = {str(t): (s.decision.value, s.reason) for t, s in plan.steps.items()}
     run = project.luisy("Root", "--dry-run")

@@ -25,7 +25,7 @@ from flows.sales.tasks import (  # noqa: E402
 )
 
 import luisy  # noqa: E402
-from luisy import fingerprint  # noqa: E402
+from luisy.cache import clear_cache  # noqa: E402
 from luisy.planner import make_plan  # noqa: E402
 from luisy.testing import ANY_CHANGE, StaleTasks, stale_after  # noqa: E402
 
@@ -182,7 +182,7 @@ def test_prediction_matches_the_plan_after_the_real_edit(built_copy, unit, old, 
     predicted = stale_after(root, edit={f"{name}.{unit}": edited})
 
     edit_file(package / f"{module}.py", old, new)
-    fingerprint.clear_cache()
+    clear_cache()
     plan = make_plan(root)
     assert {s.task for s in plan.to_run} == set(predicted)
     assert {s.task: s.reason for s in plan.to_run} == predicted.reasons

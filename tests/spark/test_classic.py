@@ -13,7 +13,6 @@ from luisy.targets.azure import AzureBlobStorageTarget
 from luisy.targets.delta import DeltaTableTarget
 from luisy.targets.local import CSVTarget, ParquetDirTarget, PickleTarget
 from luisy.tasks.base import SparkTask
-from luisy.tasks.spark import needs_pandas
 
 
 def test_spark_task_reads_pandas_as_spark_and_writes_parquet_folders_with_spark(on_classic):
@@ -29,11 +28,11 @@ def test_spark_task_reads_pandas_as_spark_and_writes_parquet_folders_with_spark(
 
 
 def test_spark_frames_become_pandas_only_for_files_pandas_writes(tmp_path):
-    assert needs_pandas(PickleTarget(str(tmp_path / "x.pkl")))
-    assert needs_pandas(CSVTarget(str(tmp_path / "x.csv")))
-    assert not needs_pandas(ParquetDirTarget(str(tmp_path / "x")))
-    assert not needs_pandas(DeltaTableTarget(catalog="c", schema="s", table_name="t"))
-    assert not needs_pandas(AzureBlobStorageTarget(endpoint="file:///x", directory="d"))
+    assert not PickleTarget(str(tmp_path / "x.pkl")).accepts_spark_frames
+    assert not CSVTarget(str(tmp_path / "x.csv")).accepts_spark_frames
+    assert ParquetDirTarget(str(tmp_path / "x")).accepts_spark_frames
+    assert DeltaTableTarget(catalog="c", schema="s", table_name="t").accepts_spark_frames
+    assert AzureBlobStorageTarget(endpoint="file:///x", directory="d").accepts_spark_frames
 
 
 @pytest.mark.parametrize(("file_format", "inferschema"), [("parquet", False), ("csv", True)])

@@ -354,16 +354,27 @@ def test_read_refuses_a_task_that_is_not_built():
 def test_read_refuses_an_output_written_outside_the_pipeline():
     # the file exists but no key was recorded for it: it may be outdated
     Source(region="east").output().write("raw")
-    Cleaned(region="east", factor=22).write("unrecorded")
+    Cleaned(region="east", factor=22).output().write("unrecorded")
     with pytest.raises(TaskNotCompleteError):
         Cleaned(region="east", factor=22).read()
 
 
 def test_read_returns_the_output_of_a_complete_task():
     Source(region="east").output().write("raw")
-    Cleaned(region="east", factor=23).write({"ok": 1})
+    Cleaned(region="east", factor=23).output().write({"ok": 1})
     _adopt(Cleaned(region="east", factor=23))
     assert Cleaned(region="east", factor=23).read() == {"ok": 1}
+
+
+def test_write_by_hand_records_the_current_key_as_luisy_1x_users_expect():
+    # luisy 1.x: task.run(); task.read() works in a notebook. write() records the key with
+    # the write, the same record a build makes, so a build then finds the task complete.
+    Source(region="east").output().write("raw")
+    task = Cleaned(region="east", factor=25)
+    task.run()
+    assert task.read() == {"region": "east", "factor": 25}
+    plan = luisy.plan(task)
+    assert plan.steps[task].decision.value == "complete", plan.steps[task].reason
 
 
 def test_wrapper_task_read_list_and_dict():

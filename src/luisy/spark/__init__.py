@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from luisy.spark.errors import SparkSessionError
-from luisy.spark.session import describe_session, get_spark, stop_embedded
+from luisy.spark.provider import get_spark
+from luisy.spark.session import describe_session, stop_embedded
 
 __all__ = ["SparkSessionBlock", "SparkSessionError", "describe_session", "get_spark",
            "stop_embedded"]

@@ -1,15 +1,8 @@
-"""The one place SparkTasks and Spark targets get their session from.
+"""Spark sessions: the user's, the ones luisy makes (classic, embedded), and what each is.
 
-:func:`get_spark` resolves, first hit wins, so that a session the user set up is never replaced
-by one luisy makes:
-
-1. ``Config().get_param('spark')``, set by the user (luisy 1.x's way);
-2. a session the user already started in this process: the thread's active one, else the
-   process default (Prefect runs tasks in worker threads, where no session is "active");
-3. the Prefect block named by ``Config().get_param('spark_block')``
-   (:class:`~luisy.spark.block.SparkSessionBlock`), cached per block name;
-4. the embedded engine: a pysail Spark Connect server in this process, started once, with
-   Delta support and no JVM, so that Spark pipelines run on a laptop or in CI as they are.
+Which one a task gets is :mod:`luisy.spark.provider`'s business. The embedded engine is a
+pysail Spark Connect server in this process, started once, with Delta support and no JVM, so
+that Spark pipelines run on a laptop or in CI as they are.
 
 pyspark is imported inside the functions only: ``import luisy`` must not need it.
 """
@@ -23,7 +16,8 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from luisy.config import Config
+from luisy.config import current
+from luisy.errors import UsageError
 from luisy.spark.errors import SparkSessionError, short_message
 
 if TYPE_CHECKING:
@@ -47,7 +41,6 @@ class SessionInfo:
 _INFO: weakref.WeakKeyDictionary[Any, SessionInfo] = weakref.WeakKeyDictionary()
 _LOCK = threading.RLock()
 _EMBEDDED: dict[str, Any] = {}
-_BLOCK_SESSIONS: dict[str, Any] = {}
 
 
 def register_session(session: Any, engine: str, endpoint: str,
@@ -55,21 +48,6 @@ def register_session(session: Any, engine: str, endpoint: str,
     """Remember that luisy made ``session``: it is then described by what luisy knew."""
     _INFO[session] = SessionInfo(engine, endpoint, path_tables)
     return session
-
-
-def get_spark() -> SparkSession:
-    """The Spark session for SparkTasks and Spark targets (see the module doc for the order)."""
-    config = Config()
-    configured = config.get_param("spark")
-    if configured is not None:
-        return configured
-    user_session = active_session()
-    if user_session is not None:
-        return user_session
-    block_name = config.get_param("spark_block")
-    if block_name:
-        return block_session(block_name)
-    return embedded_session()
 
 
 def is_usable(session: Any) -> bool:
@@ -139,26 +117,6 @@ def active_session() -> SparkSession | None:
     return None
 
 
-def block_session(name: str) -> SparkSession:
-    """The session of the Prefect block ``name`` (``my-block`` or ``spark-session/my-block``)."""
-    with _LOCK:
-        session = _BLOCK_SESSIONS.get(name)
-        if is_usable(session):
-            return session
-        from luisy.spark.block import SparkSessionBlock
-
-        slug = SparkSessionBlock.get_block_type_slug()
-        try:  # the subclass' load() takes the bare name only
-            block = SparkSessionBlock.load(name.removeprefix(f"{slug}/"))
-        except ValueError as exc:
-            raise SparkSessionError(
-                f"Config 'spark_block' names the Prefect block {name!r}, which could not be "
-                f"loaded: {short_message(exc)}") from None
-        session = block.get_session()
-        _BLOCK_SESSIONS[name] = session
-        return session
-
-
 def classic_session(master: str = "local[*]", app_name: str = "luisy",
                     conf: dict[str, str] | None = None) -> SparkSession:
     """A classic (JVM) session, also after a Spark Connect session switched pyspark to Connect
@@ -217,9 +175,16 @@ def _start_server() -> Any:
         raise SparkSessionError(
             "No Spark session is configured and the embedded engine needs pysail: "
             "pip install 'luisy[spark]', or set Config 'spark' / 'spark_block'") from exc
-    os.environ.setdefault("RUST_LOG", "error")  # pysail logs every session at INFO otherwise
-    server = SparkConnectServer(ip="127.0.0.1", port=0)
-    server.start(background=True)
+    # pysail logs every session at INFO otherwise; its logger reads RUST_LOG once, when the
+    # server starts, so the host's environment is changed only for that moment
+    given = os.environ.get("RUST_LOG")
+    os.environ["RUST_LOG"] = given or "error"
+    try:
+        server = SparkConnectServer(ip="127.0.0.1", port=0)
+        server.start(background=True)
+    finally:
+        if given is None:
+            del os.environ["RUST_LOG"]
     return server
 
 
@@ -293,9 +258,9 @@ def uses_path_tables(session: Any) -> bool:
     engine (its catalog lives in memory only) and blocks with ``delta_storage='path'`` use
     folders, every other engine its catalog.
     """
-    mode = Config().get_param("delta_storage") or "auto"
+    mode = current().get_param("delta_storage") or "auto"
     if mode not in ("auto", "path", "catalog"):
-        raise ValueError(f"Config 'delta_storage' must be 'auto', 'path' or 'catalog', "
+        raise UsageError(f"Setting 'delta_storage' must be 'auto', 'path' or 'catalog', "
                          f"not {mode!r}")
     if mode != "auto":
         return mode == "path"

@@ -9,12 +9,17 @@ from __future__ import annotations
 import errno
 import itertools
 import os
+import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+from luisy.errors import OutputNotWrittenError
+
 TMP_MARKER = ".luisy-tmp-"
+#: a temporary (or parked old) entry of a writer: ``.luisy-tmp-<8 hex>-[old-]<n>-<final name>``
+_LEFTOVER = re.compile(rf"^{re.escape(TMP_MARKER)}[0-9a-f]{{8}}-(?:old-)?[0-9]+-(?P<name>.+)$")
 
 
 def _new_prefix() -> None:
@@ -42,7 +47,7 @@ def _replace(tmp: str, final: str) -> None:
         return
     except FileNotFoundError:
         if not os.path.lexists(tmp):
-            raise FileNotFoundError(f"the writer produced nothing at {tmp}") from None
+            raise OutputNotWrittenError(f"the writer produced nothing at {tmp}") from None
         raise
     except (IsADirectoryError, NotADirectoryError):  # a file for a folder, or the reverse
         _remove(final)
@@ -57,6 +62,32 @@ def _replace(tmp: str, final: str) -> None:
         _remove(parked)
         return
     os.replace(tmp, final)
+
+
+def leftover_of(entry: str) -> str | None:
+    """The final name a writer's temporary folder entry was for, or None for other entries."""
+    match = _LEFTOVER.match(entry)
+    return match.group("name") if match else None
+
+
+def remove_leftovers(folder: str, names: Iterable[str],
+                     entries: Iterable[str] | None = None) -> int:
+    """Remove what killed writers of ``names`` left in ``folder``; how many were removed.
+
+    Call it only while no live writer can be writing those names (holding their lock):
+    their temporary entries look the same. ``entries`` is a listing of the folder, if known.
+    """
+    wanted = set(names)
+    try:
+        found = os.listdir(folder) if entries is None else entries
+    except FileNotFoundError:
+        return 0
+    removed = 0
+    for entry in found:
+        if leftover_of(entry) in wanted:
+            _remove(os.path.join(folder, entry))
+            removed += 1
+    return removed
 
 
 @contextmanager

@@ -11,7 +11,7 @@ import shutil
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from luisy.errors import TargetError
+from luisy.errors import TargetError, UsageError
 from luisy.targets.spark import SparkTarget
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class AzureBlobStorageTarget(SparkTarget):
                  inferschema: bool = False, **kwargs: Any):
         super().__init__(outdir=outdir, **kwargs)
         if not endpoint or not directory:
-            raise ValueError("AzureBlobStorageTarget needs an endpoint and a directory")
+            raise UsageError("AzureBlobStorageTarget needs an endpoint and a directory")
         self.endpoint = endpoint
         self.directory = directory
         self.file_format = file_format

@@ -7,23 +7,31 @@ file or table.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from luisy.errors import TargetError
 
-if TYPE_CHECKING:
-    from luisy.tasks.base import Task
+
+def is_spark_frame(obj: Any) -> bool:
+    """True for classic and Spark Connect frames, without importing pyspark for pandas data."""
+    module = type(obj).__module__
+    return module.startswith("pyspark.") and type(obj).__name__ == "DataFrame"
 
 
 class Target(ABC):
+    """Where one output lives; it knows paths and formats, never the task that writes it."""
+
     file_ending: str = ""
     #: True when the target holds pandas data (SparkTask converts Spark frames before writing)
     requires_pandas: bool = False
+    #: True when a Spark frame is stored as it is (tables, Spark-written folders); a SparkTask
+    #: turns Spark frames into pandas for the others
+    accepts_spark_frames: bool = False
 
     @classmethod
     @abstractmethod
-    def for_task(cls, task: Task, **kwargs: Any) -> Target:
-        """The target a task writes to, from the task's dirs and file name."""
+    def for_paths(cls, outfile: str, outdir: str, **kwargs: Any) -> Target:
+        """The target of a task whose output file would be ``outfile`` in ``outdir``."""
 
     @property
     @abstractmethod
@@ -37,6 +45,11 @@ class Target(ABC):
 
     def exists(self) -> bool:
         return self._exists()
+
+    def signature(self) -> Any:
+        """What changes whenever the output is written again (None: cannot tell), so a run
+        can check that it wrote its output."""
+        return None
 
     def read(self) -> Any:
         try:
@@ -83,10 +96,12 @@ class Target(ABC):
 class CloudTarget(Target):
     """Data that lives off this machine (tables, blob storage); its ``path`` is only a key."""
 
+    accepts_spark_frames = True
+
     def __init__(self, outdir: str | None = None, **kwargs: Any):
         self.outdir = outdir or ""
         self.kwargs = kwargs
 
     @classmethod
-    def for_task(cls, task: Task, **kwargs: Any) -> Target:
-        return cls(outdir=task.get_outdir(), **kwargs)
+    def for_paths(cls, outfile: str, outdir: str, **kwargs: Any) -> Target:
+        return cls(outdir=outdir, **kwargs)

@@ -19,7 +19,7 @@ import re
 import shutil
 from typing import TYPE_CHECKING, Any
 
-from luisy.config import Config
+from luisy.config import current
 from luisy.errors import TargetError
 from luisy.spark.errors import short_message
 from luisy.targets.spark import SparkTarget
@@ -133,7 +133,7 @@ class DeltaTableTarget(SparkTarget):
 
     def table_path(self) -> str:
         """The folder of this table when tables are path-based."""
-        return os.path.join(Config().working_dir, DELTA_DIR, self.catalog, self.schema,
+        return os.path.join(current().working_dir, DELTA_DIR, self.catalog, self.schema,
                             self.table_name)
 
     def _store(self, spark: SparkSession) -> _PathTable | _CatalogTable:

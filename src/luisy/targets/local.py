@@ -13,13 +13,12 @@ import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from luisy.errors import NotSupportedError, TargetError, WrongTypeError
 from luisy.targets.atomic import TMP_MARKER, _remove, atomic_path
-from luisy.targets.base import Target
+from luisy.targets.base import Target, is_spark_frame
 
 if TYPE_CHECKING:
-    from luisy.tasks.base import Task
+    import pandas as pd
 
 
 class LocalTarget(Target):
@@ -32,8 +31,8 @@ class LocalTarget(Target):
         self.kwargs = kwargs
 
     @classmethod
-    def for_task(cls, task: Task, **kwargs: Any) -> Target:
-        return cls(path=task.get_outfile(), **kwargs)
+    def for_paths(cls, outfile: str, outdir: str, **kwargs: Any) -> Target:
+        return cls(path=outfile, **kwargs)
 
     @property
     def path(self) -> str:
@@ -41,6 +40,14 @@ class LocalTarget(Target):
 
     def _exists(self) -> bool:
         return os.path.exists(self._path)
+
+    def signature(self) -> tuple[int, int, int, int] | None:
+        """Device, inode, mtime and size: an atomic write always gives a new inode."""
+        try:
+            st = os.stat(self._path)
+        except FileNotFoundError:
+            return None
+        return st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size
 
     def _remove(self) -> None:
         _remove(self._path)
@@ -53,10 +60,10 @@ class LocalTarget(Target):
         return self._load(self._path)
 
     def _dump(self, obj: Any, path: str) -> None:
-        raise NotImplementedError(f"{type(self).__name__} cannot be written")
+        raise NotSupportedError(f"{type(self).__name__} cannot be written")
 
     def _load(self, path: str) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} cannot be read")
+        raise NotSupportedError(f"{type(self).__name__} cannot be read")
 
     def is_folder(self) -> bool:
         return not os.path.splitext(self._path)[1]
@@ -81,7 +88,7 @@ class JSONTarget(LocalTarget):
 
     def _dump(self, obj: Any, path: str) -> None:
         if not isinstance(obj, (dict, list)):
-            raise TypeError(f"JSONTarget needs a dict or list, got {type(obj).__name__}")
+            raise WrongTypeError(f"JSONTarget needs a dict or list, got {type(obj).__name__}")
         with open(path, "w", encoding="utf-8") as fh:
             json.dump(obj, fh, indent=self.kwargs.get("indent", 4), default=str)
 
@@ -98,15 +105,19 @@ class _PandasTarget(LocalTarget):
     it was written.
     """
 
+    #: names of the DataFrame method that writes and the pandas function that reads (pandas
+    #: is imported on first use: planning and no-op builds never need it)
     writer: str = ""
-    reader: Any = None
+    reader: str = ""
     write_defaults: dict[str, Any] = {}
     read_defaults: dict[str, Any] = {}
     shared: tuple[str, ...] = ()
 
     def _dump(self, obj: Any, path: str) -> None:
+        import pandas as pd
+
         if not isinstance(obj, pd.DataFrame):
-            raise TypeError(f"{type(self).__name__} needs a pandas DataFrame, got "
+            raise WrongTypeError(f"{type(self).__name__} needs a pandas DataFrame, got "
                             f"{type(obj).__name__}")
         opts = {**self.write_defaults,
                 **{k: v for k, v in self.kwargs.items() if k in self.shared},
@@ -116,48 +127,52 @@ class _PandasTarget(LocalTarget):
     def _load(self, path: str) -> Any:
         opts = {**self.read_defaults,
                 **{k: v for k, v in self.kwargs.items() if k != "write_kwargs"}}
-        return type(self).reader(path, **opts)
+        import pandas as pd
+
+        return getattr(pd, self.reader)(path, **opts)
 
 
 class CSVTarget(_PandasTarget):
     file_ending = "csv"
-    writer, reader = "to_csv", staticmethod(pd.read_csv)
+    writer, reader = "to_csv", "read_csv"
     write_defaults = {"index": False}
     shared = ("sep", "encoding", "decimal", "quotechar", "compression")
 
 
 class XLSXTarget(_PandasTarget):
     file_ending = "xlsx"
-    writer, reader = "to_excel", staticmethod(pd.read_excel)
+    writer, reader = "to_excel", "read_excel"
 
 
 class HDFTarget(_PandasTarget):
     file_ending = "hdf"
-    writer, reader = "to_hdf", staticmethod(pd.read_hdf)
+    writer, reader = "to_hdf", "read_hdf"
     write_defaults = read_defaults = {"key": "data"}
     shared = ("key",)
 
 
 class FeatherTarget(_PandasTarget):
     file_ending = "feather"
-    writer, reader = "to_feather", staticmethod(pd.read_feather)
+    writer, reader = "to_feather", "read_feather"
 
 
 class ParquetTarget(_PandasTarget):
     """One parquet file, written and read by pandas/pyarrow."""
 
     file_ending = "parquet"
-    writer, reader = "to_parquet", staticmethod(pd.read_parquet)
+    writer, reader = "to_parquet", "read_parquet"
 
 
 def read_parquet_dir(path: str) -> pd.DataFrame:
     """All parquet parts of a folder as one pandas frame, without Spark."""
+    import pandas as pd
+
     parts = sorted(
         f for f in glob.glob(os.path.join(path, "**", "*.parquet"), recursive=True)
         if TMP_MARKER not in f and not os.path.basename(f).startswith(("_", "."))
     )
     if not parts:
-        raise FileNotFoundError(f"no parquet parts in {path}")
+        raise TargetError(f"cannot read {path}: it holds no parquet parts")
     frames = [pd.read_parquet(p) for p in parts]
     non_empty = [f for f in frames if len(f)] or frames[:1]
     return pd.concat(non_empty, ignore_index=True)
@@ -168,12 +183,13 @@ class ParquetDirTarget(LocalTarget):
 
     file_ending = ""
     requires_pandas = False
+    accepts_spark_frames = True
 
     def _exists(self) -> bool:
         return os.path.isdir(self._path)
 
     def _dump(self, obj: Any, path: str) -> None:
-        if isinstance(obj, pd.DataFrame):
+        if not is_spark_frame(obj):  # pandas
             os.makedirs(path)
             obj.to_parquet(os.path.join(path, "part-00000.parquet"), index=False)
         else:  # a Spark frame: Spark writes the parts

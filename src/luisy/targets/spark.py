@@ -7,18 +7,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from luisy.errors import TargetError
+from luisy.errors import TargetError, WrongTypeError
 from luisy.spark.errors import DELTA_MISSING_HINT, is_delta_missing, short_message
-from luisy.targets.base import CloudTarget
+from luisy.targets.base import CloudTarget, is_spark_frame
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
-
-
-def is_spark_frame(obj: Any) -> bool:
-    """True for classic and Spark Connect frames, without importing pyspark for pandas data."""
-    module = type(obj).__module__
-    return module.startswith("pyspark.") and type(obj).__name__ == "DataFrame"
 
 
 class SparkTarget(CloudTarget):
@@ -26,7 +20,7 @@ class SparkTarget(CloudTarget):
 
     @property
     def spark(self) -> SparkSession:
-        from luisy.spark.session import get_spark
+        from luisy.spark.provider import get_spark
 
         return get_spark()
 
@@ -38,7 +32,7 @@ class SparkTarget(CloudTarget):
 
         if isinstance(obj, pd.DataFrame):
             return self.spark.createDataFrame(obj)
-        raise TypeError(f"{type(self).__name__} needs a Spark or pandas DataFrame, got "
+        raise WrongTypeError(f"{type(self).__name__} needs a Spark or pandas DataFrame, got "
                         f"{type(obj).__name__}")
 
     def spark_error(self, action: str, exc: BaseException) -> TargetError:

@@ -12,16 +12,25 @@ import sys
 import threading
 import weakref
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import pandas as pd
-
-from luisy.config import Config
-from luisy.errors import ParameterError, TaskDefinitionError, TaskNotCompleteError
+from luisy.config import current
+from luisy.errors import (
+    NotSupportedError,
+    ParameterError,
+    TaskDefinitionError,
+    TaskNotCompleteError,
+    UsageError,
+)
+from luisy.logs import task_logger
 from luisy.naming import file_ending_stripped, string_repr
 from luisy.parameters import Parameter
-from luisy.targets.base import Target
+from luisy.services import provided
+from luisy.targets.base import Target, is_spark_frame
 from luisy.targets.local import PickleTarget
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # like luigi, requires() may also return a set or yield its tasks (a generator): read as a list
 _AS_LIST = (set, frozenset, Iterator)
@@ -232,7 +241,7 @@ class Task(metaclass=TaskMeta):
         return map_structure(lambda t: t.output(), self.requires())
 
     def run(self) -> None:
-        raise NotImplementedError(f"{self.task_id}: run() is not implemented")
+        raise NotSupportedError(f"{self.task_id}: run() is not implemented")
 
     # ------------------------------------------------------------------- outputs
     def get_project_name(self) -> str:
@@ -254,7 +263,7 @@ class Task(metaclass=TaskMeta):
         return ""
 
     def get_outdir(self) -> str:
-        parts = [Config().working_dir]
+        parts = [current().working_dir]
         if self.layer:
             parts += [self.get_project_name(), self.layer]
         return os.path.join(*parts, self.get_sub_dir())
@@ -269,11 +278,13 @@ class Task(metaclass=TaskMeta):
         return os.path.join(self.get_outdir(), f"{name}.{ending}" if ending else name)
 
     def output(self) -> Target | None:
-        # cached per working dir: Config is process-wide and may change after the task is built
-        working_dir = Config().get_param("working_dir")
+        # cached per working dir: tasks are shared by builds that may have other working dirs
+        working_dir = current().get_param("working_dir")
         cached = self.__dict__.get("_output")
         if cached is None or cached[0] != working_dir:
-            cached = (working_dir, self.target_cls.for_task(self, **self.target_kwargs))
+            target = self.target_cls.for_paths(self.get_outfile(), self.get_outdir(),
+                                               **self.target_kwargs)
+            cached = (working_dir, target)
             self._output = cached
         return cached[1]
 
@@ -285,18 +296,15 @@ class Task(metaclass=TaskMeta):
     @property
     def logger(self) -> logging.Logger | logging.LoggerAdapter:
         """Prefect's run logger inside a task run, a plain logger elsewhere."""
-        from luisy.logs import task_logger
-
-        return task_logger(self)
+        return task_logger(self.get_task_family())
 
     def describe_engine(self) -> str | None:
         """Which engine runs this task, logged with each of its runs (None: plain Python)."""
         return None
 
     def complete(self) -> bool:
-        from luisy.planner import is_complete
-
-        return is_complete(self)
+        """The output exists and holds this task's current key (code, parameters, upstream)."""
+        return provided.need("records").is_current(self)
 
     def read(self) -> Any:
         if not self.complete():
@@ -308,7 +316,10 @@ class Task(metaclass=TaskMeta):
         return self.output().read()
 
     def write(self, obj: Any) -> None:
+        """Store ``obj`` as the output and record the current key with it (in a build: once
+        ``run()`` returned)."""
         self.output().write(obj)
+        provided.need("records").written(self)
 
     def read_input(self) -> Any:
         return map_structure(lambda target: target.read(), self.input())
@@ -321,16 +332,13 @@ class Task(metaclass=TaskMeta):
 
     def visualize(self, ax: Any = None, unique_children: bool = True,
                   parameters_to_exclude: tuple = ()) -> Any:
-        from luisy.visualize import visualize_task
-
-        return visualize_task(self, ax=ax, unique_children=unique_children,
-                              parameters_to_exclude=parameters_to_exclude)
+        return provided.need("visualize")(self, ax=ax, unique_children=unique_children,
+                                          parameters_to_exclude=parameters_to_exclude)
 
     @classmethod
     def get_related_instances(cls) -> list[Task]:
-        from luisy.discovery import related_instances
-
-        return related_instances(cls)
+        """Instances whose outputs exist on disk, their parameters read from file names."""
+        return provided.need("related_instances")(cls)
 
 
 def auto_file_name(task: Task, excl_params: tuple, excl_none: bool) -> str:
@@ -362,7 +370,7 @@ class ExternalTask(Task):
         raise TaskDefinitionError(f"{self.task_id} is external and cannot run")
 
     def clean(self) -> None:
-        raise ValueError(f"{self.task_id}: external tasks cannot be cleaned")
+        raise UsageError(f"{self.task_id}: external tasks cannot be cleaned")
 
 
 class WrapperTask(Task):
@@ -394,6 +402,8 @@ class ConcatenationTask(Task):
         return df
 
     def run(self) -> None:
+        import pandas as pd
+
         frames = []
         for target in flatten(self.input()):
             self.logger.info("Read %s", target.location)
@@ -401,12 +411,38 @@ class ConcatenationTask(Task):
         self.write(self.preprocess(pd.concat(frames)))
 
 
-def __getattr__(name: str) -> Any:
-    if name == "SparkTask":  # luisy 1.x import path; pyspark stays optional
-        from luisy.tasks.spark import SparkTask
+class SparkTask(Task):
+    """A task whose data are Spark frames, processed on :attr:`spark`.
 
-        return SparkTask
-    raise AttributeError(name)
+    Inputs stored as local files are read into pandas and uploaded to Spark; inputs stored by
+    Spark (tables, blobs) stay Spark frames. A Spark frame is pulled into one pandas frame only
+    when the output is a file that pandas writes: the data must then fit into memory.
+    """
+
+    @property
+    def spark(self) -> Any:
+        """The session of the build's settings, an active one, a block's or the embedded
+        engine's (:func:`luisy.spark.provider.get_spark`)."""
+        return provided.need("spark_session")()
+
+    def describe_engine(self) -> str:
+        """Engine and endpoint of the session, token redacted (logged with each run)."""
+        return provided.need("describe_session")(self.spark)
+
+    def read_input(self) -> Any:
+        """The inputs, each as a Spark frame where it holds a pandas frame."""
+        return map_structure(self._read_as_spark, self.input())
+
+    def _read_as_spark(self, target: Target) -> Any:
+        data = target.read()
+        if type(data).__name__ == "DataFrame" and type(data).__module__.startswith("pandas"):
+            return self.spark.createDataFrame(data)
+        return data
+
+    def write(self, obj: Any) -> None:
+        if is_spark_frame(obj) and not self.output().accepts_spark_frames:
+            obj = obj.toPandas()
+        super().write(obj)
 
 
-__all__ = ["ConcatenationTask", "ExternalTask", "Task", "WrapperTask", "flatten"]
+__all__ = ["ConcatenationTask", "ExternalTask", "SparkTask", "Task", "WrapperTask", "flatten"]

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
-from luisy.config import Config
+from luisy.config import for_build, use
+from luisy.errors import UsageError
 from luisy.graph import TaskGraph, build_graph
 from luisy.planner import Decision, Plan, make_plan
 from luisy.runner import execute_plan
@@ -201,26 +202,15 @@ def _outputs_inside(graph: TaskGraph, working_dir: str) -> Iterator[None]:
         yield
 
 
-@contextlib.contextmanager
-def _config(**params: Any) -> Iterator[None]:
-    cfg = Config()
-    before = {name: cfg.get_param(name) for name in params}
-    cfg.update(params)
-    try:
-        yield
-    finally:
-        cfg.update(before)
-
-
 def _give_outputs(root: Task, graph: TaskGraph, existing_outputs: ExistingOutputs) -> None:
     """Write the given objects as outputs and record their keys, so they count as complete."""
     given: dict[Task, Any] = {}
     for task, obj in existing_outputs:
         if task not in graph.deps:
-            raise ValueError(f"existing_outputs: {task} is not part of the graph of {root}; "
+            raise UsageError(f"existing_outputs: {task} is not part of the graph of {root}; "
                              "check its parameters")
         if isinstance(task, WrapperTask):
-            raise ValueError(f"existing_outputs: {task} is a WrapperTask and has no output; "
+            raise UsageError(f"existing_outputs: {task} is a WrapperTask and has no output; "
                              "give the outputs of the tasks it wraps")
         task.output().write(obj)
         given[task] = obj
@@ -230,9 +220,8 @@ def _give_outputs(root: Task, graph: TaskGraph, existing_outputs: ExistingOutput
     for task in given:
         step = plan.steps[task]
         if step.store is not None and not isinstance(task, ExternalTask):
-            step.store.record(step.rel_path, step.key.key, step.key.details(),
-                              step.key.fingerprint_details())
-    plan.stores.flush()
+            step.store.record(step.record)
+    plan.stores.compact()
 
 
 def _read_back(graph: TaskGraph) -> dict[Task, Any]:
@@ -255,8 +244,8 @@ def run_isolated(task: Task, existing_outputs: ExistingOutputs | None = None,
     api_url = ensure_prefect_api()
     working_dir = tempfile.mkdtemp(prefix="luisy-test-")
     try:
-        with _config(working_dir=working_dir, dry_run=False, hash_update_mode=False,
-                     download=False, upload=False):
+        with use(for_build({"working_dir": working_dir, "dry_run": False,
+                            "hash_update_mode": False, "download": False, "upload": False})):
             graph = build_graph(task)
             with _outputs_inside(graph, working_dir), use_prefect_api(api_url):
                 _give_outputs(task, graph, existing_outputs or ())

@@ -18,6 +18,8 @@ import time
 import urllib.request
 from types import TracebackType
 
+from luisy.errors import PrefectServerError
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -76,7 +78,7 @@ class PrefectServer:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"prefect server exited early; see {self.log_path}:\n"
+                raise PrefectServerError(f"prefect server exited early; see {self.log_path}:\n"
                                    f"{self.log_tail()}")
             try:
                 with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as resp:
@@ -86,7 +88,7 @@ class PrefectServer:
             except OSError:
                 time.sleep(0.2)
         self.stop()
-        raise TimeoutError(f"prefect server did not answer within {self.startup_timeout}s")
+        raise PrefectServerError(f"prefect server did not answer within {self.startup_timeout}s")
 
     def cpu_seconds(self) -> float:
         """CPU seconds (user + system) of the server's live processes (its own session)."""

@@ -8,7 +8,7 @@ edited code, and the chained keys recomputed; a task is stale when its key chang
 baseline is "every output exists and is up to date", so the answer is about code only, not
 about what happens to be on disk.
 
-Unit names are those of :class:`luisy.fingerprint.Fingerprint.code`: ``pkg.mod.func``,
+Unit names are those of :class:`luisy.cache.Fingerprint.code`: ``pkg.mod.func``,
 ``pkg.mod.Class`` (a method edit changes its class), ``const:pkg.mod.NAME``, and
 ``module:pkg.mod`` where code could not be followed and the whole module counts.
 """
@@ -16,29 +16,31 @@ from __future__ import annotations
 
 import ast
 import copy
-import hashlib
 import importlib
 import inspect
-import json
 import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import FunctionType, ModuleType
 from typing import Any
 
-from luisy.fingerprint import (
-    _SIMPLE,
+from luisy.cache import (
     Fingerprint,
-    _dump,
-    _module,
-    _sha,
-    _strip_docstrings,
+    Reason,
+    TaskKey,
+    compute_key,
+    describe,
+    explain,
     fingerprint,
     is_project_module,
+    module_source,
+    node_digest,
+    strip_docstrings,
+    text_digest,
+    value_digest,
 )
+from luisy.errors import UsageError
 from luisy.graph import build_graph
-from luisy.keys import TaskKey, compute_key
-from luisy.planner import _changes
 from luisy.tasks.base import ExternalTask, Task
 
 
@@ -54,13 +56,16 @@ Edits = str | Iterable[str] | Mapping[str, Any]
 
 
 class StaleTasks(frozenset):
-    """The tasks that would rerun (a frozenset of tasks) with the plan's reason for each."""
+    """The tasks that would rerun (a frozenset of tasks) with the plan's reasons for each:
+    ``causes`` as data (:class:`luisy.cache.Reason`), ``reasons`` in the plan's words."""
 
+    causes: dict[Task, tuple[Reason, ...]]
     reasons: dict[Task, str]
 
-    def __new__(cls, reasons: Mapping[Task, str]) -> StaleTasks:
-        obj = super().__new__(cls, reasons)
-        obj.reasons = dict(reasons)
+    def __new__(cls, causes: Mapping[Task, tuple[Reason, ...]]) -> StaleTasks:
+        obj = super().__new__(cls, causes)
+        obj.causes = dict(causes)
+        obj.reasons = {task: describe(found) for task, found in causes.items()}
         return obj
 
     @property
@@ -96,17 +101,17 @@ class _Edit:
         owner: Any = module
         for attr in rest:
             if not hasattr(obj, attr):
-                raise ValueError(f"stale_after: cannot resolve {name!r}: no attribute {attr!r}")
+                raise UsageError(f"stale_after: cannot resolve {name!r}: no attribute {attr!r}")
             owner, obj = obj, getattr(obj, attr)
         if isinstance(obj, ModuleType):
             if new is not ANY_CHANGE:
-                raise ValueError(f"stale_after: {name!r} is a module; name the function, class "
+                raise UsageError(f"stale_after: {name!r} is a module; name the function, class "
                                  "or constant you edit (or give ANY_CHANGE)")
             return cls(name, "module", obj.__name__, "", obj, new)
         if isinstance(obj, (type, FunctionType)):
             home = obj.__module__
             if not is_project_module(home):
-                raise ValueError(f"stale_after: {name!r} is library code ({home}): its version "
+                raise UsageError(f"stale_after: {name!r} is library code ({home}): its version "
                                  "counts, not its code; use libraries={...} instead")
             return cls(name, "def", home, obj.__qualname__, obj, new)
         if isinstance(owner, type):  # a class attribute is part of its class's code
@@ -133,18 +138,18 @@ class _Edit:
             return None
         if self.new is ANY_CHANGE:
             return _changed(old)
-        info = _module(self.module)
+        info = module_source(self.module)
         node = info.defs.get(outer) if info else None
         if node is None:  # compiled without source: any edit is a change
             return _changed(old)
-        return _sha(_dump(_replaced(node, outer, self.qualname, self._new_node())))
+        return node_digest(_replaced(node, outer, self.qualname, self._new_node()))
 
     def _unchanged(self) -> bool:
         if self.new is ANY_CHANGE:
             return False
-        info = _module(self.module)
+        info = module_source(self.module)
         node = info.defs.get(self.qualname) if info else None
-        return node is not None and _dump(node) == _dump(self._new_node())
+        return node is not None and node_digest(node) == node_digest(self._new_node())
 
     def _new_node(self) -> ast.AST:
         source = self.new
@@ -152,17 +157,17 @@ class _Edit:
             try:
                 source = inspect.getsource(source)
             except (OSError, TypeError):
-                raise ValueError(f"stale_after: the new code of {self.name!r} must be source "
+                raise UsageError(f"stale_after: the new code of {self.name!r} must be source "
                                  "text or a function or class defined in a file") from None
         tree = ast.parse(textwrap.dedent(source))
         defs = [n for n in tree.body
                 if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
         if len(defs) != 1:
-            raise ValueError(f"stale_after: the new code of {self.name!r} must hold exactly one "
+            raise UsageError(f"stale_after: the new code of {self.name!r} must hold exactly one "
                              f"def or class, found {len(defs)}")
         node = defs[0]
         node.name = self.qualname.rsplit(".", 1)[-1]  # a replacement may be named otherwise
-        _strip_docstrings(node)
+        strip_docstrings(node)
         return node
 
     def _const_digest(self, unit: str) -> str | None:
@@ -170,11 +175,7 @@ class _Edit:
             return None
         if self.new is ANY_CHANGE:
             return _changed(unit)
-        value = self.new
-        text = repr(value)
-        if not isinstance(value, _SIMPLE) and " at 0x" in text:
-            text = f"{type(value).__module__}.{type(value).__qualname__}"
-        return _sha(text)
+        return value_digest(self.new)
 
     def _is_this_constant(self, label: str) -> bool:
         """``label`` (where the constant is used) names this constant: the same name, or the
@@ -200,7 +201,7 @@ class _Edit:
 
 
 def _changed(old: str) -> str:
-    return _sha(f"edited:{old}")
+    return text_digest(f"edited:{old}")
 
 
 def _import_longest(name: str) -> tuple[ModuleType, list[str]]:
@@ -211,11 +212,11 @@ def _import_longest(name: str) -> tuple[ModuleType, list[str]]:
             return importlib.import_module(".".join(parts[:cut])), parts[cut:]
         except ImportError:
             continue
-    raise ValueError(f"stale_after: cannot import any module of {name!r}")
+    raise UsageError(f"stale_after: cannot import any module of {name!r}")
 
 
 def _imported_as(module: str, name: str, alias: str) -> bool:
-    info = _module(module)
+    info = module_source(module)
     if info is None:
         return False
     with open(info.path, "rb") as fh:
@@ -225,7 +226,7 @@ def _imported_as(module: str, name: str, alias: str) -> bool:
 
 
 def _defined_in(module: str, unit: str) -> bool:
-    info = _module(module)
+    info = module_source(module)
     return info is not None and unit[len(module) + 1:] in info.defs
 
 
@@ -256,7 +257,7 @@ def _replaced(node: ast.AST, outer: str, qualname: str, new: ast.AST) -> ast.AST
                     parent = child
                 break
         else:
-            raise ValueError(f"stale_after: {qualname} not found in the source of {outer}")
+            raise UsageError(f"stale_after: {qualname} not found in the source of {outer}")
     return root
 
 
@@ -266,13 +267,6 @@ def _normalise(edit: Edits) -> dict[str, Any]:
     if isinstance(edit, Mapping):
         return dict(edit)
     return dict.fromkeys(edit, ANY_CHANGE)
-
-
-def _digested(code: dict[str, str], libraries: dict[str, str], files: dict) -> Fingerprint:
-    """A fingerprint whose digest covers exactly ``code`` and ``libraries``: baseline and
-    edited fingerprints are digested alike, so only real differences change keys."""
-    body = json.dumps([sorted(code.items()), sorted(libraries.items())])
-    return Fingerprint(hashlib.sha256(body.encode()).hexdigest(), code, libraries, files)
 
 
 def _edited(fp: Fingerprint, edits: list[_Edit], libraries: Mapping[str, str]) -> Fingerprint:
@@ -287,7 +281,7 @@ def _edited(fp: Fingerprint, edits: list[_Edit], libraries: Mapping[str, str]) -
         key = dist.strip().lower().replace("_", "-")
         if key in libs:
             libs[key] = version
-    return _digested(code, libs, fp.files)
+    return Fingerprint.of(code, libs, fp.files)
 
 
 def stale_after(task: Task, edit: Edits = (), *,
@@ -309,18 +303,19 @@ def stale_after(task: Task, edit: Edits = (), *,
     new_fps: dict[type, Fingerprint] = {}
     for cls in dict.fromkeys(type(t) for t in graph):
         fp = fingerprint(cls)
-        base_fps[cls] = _digested(fp.code, fp.libraries, fp.files)
+        base_fps[cls] = fp
         new_fps[cls] = _edited(fp, edits, libraries or {})
     before: dict[Task, TaskKey] = {}
     after: dict[Task, TaskKey] = {}
-    reasons: dict[Task, str] = {}
+    causes: dict[Task, tuple[Reason, ...]] = {}
     for t in graph:
         deps = graph.deps[t]
         before[t] = compute_key(t, base_fps[type(t)], {str(d): before[d].key for d in deps})
         after[t] = compute_key(t, new_fps[type(t)], {str(d): after[d].key for d in deps})
         if after[t].key != before[t].key and not isinstance(t, ExternalTask):
-            old = before[t]
+            old, new = before[t], after[t]
             previous = {"code": old.fingerprint.code, "libraries": old.fingerprint.libraries,
                         "params": old.params, "upstream": old.upstream}
-            reasons[t] = _changes(previous, after[t], {})
-    return StaleTasks(reasons)
+            causes[t] = explain(previous, new.fingerprint.code, new.fingerprint.libraries,
+                                new.params, new.upstream)
+    return StaleTasks(causes)

@@ -35,13 +35,14 @@ from dataclasses import dataclass, field
 from types import FunctionType
 from typing import Any
 
-from luisy.config import Config
+from luisy.config import current
+from luisy.tasks.base import Task
 
 _DYNAMIC_CALLS = {"eval", "exec", "globals", "__import__", "vars", "locals"}
 _SIMPLE = (int, float, complex, str, bytes, bool, type(None), tuple, frozenset, list, dict, set)
 
 
-def _sha(text: str | bytes) -> str:
+def text_digest(text: str | bytes) -> str:
     return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
 
 
@@ -57,10 +58,34 @@ class Fingerprint:
     #: files read, with their (mtime_ns, size) when read
     files: dict[str, tuple[int, int]] = field(hash=False, repr=False, compare=False)
 
+    @classmethod
+    def of(cls, code: dict[str, str], libraries: dict[str, str],
+           files: dict[str, tuple[int, int]]) -> Fingerprint:
+        """The fingerprint of these parts: its digest covers exactly ``code`` and
+        ``libraries``, so equal parts give equal digests, however they were found."""
+        body = "\n".join(f"{k}={v}" for k, v in sorted(code.items()))
+        libs = "\n".join(f"{k}=={v}" for k, v in sorted(libraries.items()))
+        return cls(text_digest(f"{body}\n--\n{libs}"), code, libraries, files)
+
+
+def value_digest(value: Any) -> str:
+    """A constant counts by its value (its repr); an object whose repr is only its address
+    counts by its type, or every process would see another value."""
+    text = repr(value)
+    if not isinstance(value, _SIMPLE) and " at 0x" in text:
+        kind = type(value)
+        text = f"{kind.__module__}.{kind.__qualname__}"
+    return text_digest(text)
+
+
+def node_digest(node: ast.AST) -> str:
+    """The digest of a definition's normalised AST."""
+    return text_digest(_dump(node))
+
 
 # --------------------------------------------------------------------------- modules
 @dataclass
-class _Module:
+class ModuleSource:
     name: str
     path: str
     stat: tuple[int, int]
@@ -71,7 +96,7 @@ class _Module:
     imported: dict[str, str]
 
 
-def _strip_docstrings(tree: ast.AST) -> None:
+def strip_docstrings(tree: ast.AST) -> None:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             body = node.body
@@ -103,8 +128,8 @@ def _collect_defs(tree: ast.Module) -> dict[str, ast.AST]:
 class _Cache:
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self.modules: dict[str, _Module] = {}
-        self.fingerprints: dict[type, Fingerprint] = {}
+        self.modules: dict[str, ModuleSource] = {}
+        self.fingerprints: dict[tuple[type, Any], Fingerprint] = {}
         self.project: dict[str, bool] = {}
         self.dists: dict[str, list[str]] | None = None
         self.versions: dict[str, str] = {}
@@ -125,7 +150,7 @@ def _stat(path: str) -> tuple[int, int]:
     return st.st_mtime_ns, st.st_size
 
 
-def _module(name: str) -> _Module | None:
+def module_source(name: str) -> ModuleSource | None:
     mod = sys.modules.get(name)
     path = getattr(mod, "__file__", None)
     if not path or not path.endswith(".py") or not os.path.exists(path):
@@ -136,7 +161,7 @@ def _module(name: str) -> _Module | None:
         return cached
     with open(path, "rb") as fh:
         tree = ast.parse(fh.read(), filename=path)
-    _strip_docstrings(tree)
+    strip_docstrings(tree)
     stars = [
         _resolve_relative(name, n.module, n.level, path)
         for n in ast.walk(tree)
@@ -148,7 +173,8 @@ def _module(name: str) -> _Module | None:
         for n in tree.body if isinstance(n, ast.ImportFrom)
         for alias in n.names if alias.name != "*"
     }
-    info = _Module(name, path, stat, _collect_defs(tree), _sha(_dump(tree)), stars, imported)
+    info = ModuleSource(name, path, stat, _collect_defs(tree), node_digest(tree), stars,
+                        imported)
     _cache.modules[name] = info
     return info
 
@@ -191,7 +217,7 @@ def is_project_module(name: str) -> bool:
 
 # ------------------------------------------------------------------------ libraries
 def _pinned_versions() -> dict[str, str]:
-    path = Config().get_param("requirements_path")
+    path = current().get_param("requirements_path")
     if _cache.pins[0] == path:
         return _cache.pins[1]
     pins: dict[str, str] = {}
@@ -263,8 +289,6 @@ def _dotted_names(node: ast.AST) -> Iterable[tuple[list[str], bool]]:
 
 class _Closure:
     def __init__(self, task_cls: type):
-        from luisy.tasks.base import Task
-
         self.task_base = Task
         self.mro = set(task_cls.__mro__)
         self.code: dict[str, str] = {}
@@ -283,7 +307,7 @@ class _Closure:
         if unit in self.seen:
             return
         self.seen.add(unit)
-        info = _module(name)
+        info = module_source(name)
         if info is None:
             return
         self.files[info.path] = info.stat
@@ -315,13 +339,10 @@ class _Closure:
             self.add_definition(kind)
         elif kind.__module__ != "builtins":
             self.add_library(kind.__module__)
-        text = repr(obj)
-        if not isinstance(obj, _SIMPLE) and " at 0x" in text:
-            text = f"{kind.__module__}.{kind.__qualname__}"
         unit = f"const:{label}"
         if unit not in self.seen:
             self.seen.add(unit)
-            self.code[unit] = _sha(text)
+            self.code[unit] = value_digest(obj)
 
     def add_definition(self, obj: Any) -> None:
         module = obj.__module__
@@ -329,13 +350,13 @@ class _Closure:
         if unit in self.seen:
             return
         self.seen.add(unit)
-        info = _module(module)
+        info = module_source(module)
         node = info.defs.get(obj.__qualname__) if info else None
         if node is None:
             self.code[unit] = _bytecode_digest(obj)
             return
         self.files[info.path] = info.stat
-        self.code[unit] = _sha(_dump(node))
+        self.code[unit] = node_digest(node)
         namespace = vars(sys.modules[module])
         for star in info.star_imports:
             self.add_whole_module(star)
@@ -378,7 +399,7 @@ def _bytecode_digest(obj: Any) -> str:
         code = getattr(func, "__code__", None)
         if code is not None:
             parts.append(_code_repr(code))
-    return _sha("|".join(parts) or getattr(obj, "__qualname__", repr(obj)))
+    return text_digest("|".join(parts) or getattr(obj, "__qualname__", repr(obj)))
 
 
 def _code_repr(code: Any) -> str:
@@ -395,16 +416,15 @@ def _files_unchanged(files: dict[str, tuple[int, int]]) -> bool:
 
 def fingerprint(task_cls: type) -> Fingerprint:
     """The fingerprint of a task class, recomputed only when one of its files changed."""
+    # library versions may come from the build's requirements file: part of the cache key
+    slot = (task_cls, current().get_param("requirements_path"))
     with _cache.lock:
-        cached = _cache.fingerprints.get(task_cls)
+        cached = _cache.fingerprints.get(slot)
         if cached is not None and _files_unchanged(cached.files):
             return cached
         closure = _Closure(task_cls)
         closure.add_definition(task_cls)
-        body = "\n".join(f"{k}={v}" for k, v in sorted(closure.code.items()))
-        libs = "\n".join(f"{k}=={v}" for k, v in sorted(closure.libs.items()))
-        result = Fingerprint(_sha(f"{body}\n--\n{libs}"), closure.code, closure.libs,
-                             closure.files)
-        _cache.fingerprints[task_cls] = result
+        result = Fingerprint.of(closure.code, closure.libs, closure.files)
+        _cache.fingerprints[slot] = result
         return result
 

@@ -2,7 +2,8 @@
 
 ``key(task) = sha256(family, fingerprint(class), significant parameters, keys of upstream)``,
 so a code change in one task changes its key and, through the chain, the keys of everything
-downstream, and nothing else.
+downstream, and nothing else. These are pure functions of the task graph and the code: what
+is recorded on disk is the store's business (:mod:`luisy.cache.store`).
 """
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import json
 import os
 from dataclasses import dataclass
 
-from luisy.config import Config
-from luisy.fingerprint import Fingerprint
-from luisy.hashstore import HashStore, HashStores
+from luisy.cache.fingerprint import Fingerprint, fingerprint
+from luisy.config import current
+from luisy.graph import TaskGraph, build_graph
 from luisy.tasks.base import Task
 
 
@@ -44,22 +45,35 @@ def compute_key(task: Task, fp: Fingerprint, upstream: dict[str, str]) -> TaskKe
     return TaskKey(hashlib.sha256(payload.encode()).hexdigest(), fp, params, upstream)
 
 
-def store_location(task: Task, stores: HashStores) -> tuple[HashStore, str] | None:
-    """The hash store of the task's project and its output's path relative to the working dir.
+def graph_keys(graph: TaskGraph) -> dict[Task, TaskKey]:
+    """The key of every task of ``graph``, dependencies first (one fingerprint per class)."""
+    fps: dict[type, Fingerprint] = {}
+    keys: dict[Task, TaskKey] = {}
+    for task, deps in graph.deps.items():
+        cls = type(task)
+        fp = fps.get(cls) or fps.setdefault(cls, fingerprint(cls))
+        keys[task] = compute_key(task, fp, {str(d): keys[d].key for d in deps})
+    return keys
 
-    Tasks without an output (WrapperTask) are not recorded.
-    """
-    out = task.output()
-    if out is None:
-        return None
-    working_dir = Config().working_dir
-    folder = os.path.join(working_dir, task.get_project_name())
-    return stores.for_folder(folder), _relpath(out.path, working_dir)
+
+def current_key(task: Task) -> TaskKey:
+    """The key ``task`` has now (its graph walked, its classes fingerprinted)."""
+    return graph_keys(build_graph(task))[task]
 
 
 @functools.lru_cache(maxsize=64)
 def _normpath(path: str) -> str:
     return os.path.normpath(path)
+
+
+def output_place(task: Task) -> tuple[str, str] | None:
+    """The folder of the task's hash store and its output's path relative to the working dir
+    (the key of ``.luisy.hash``); None for tasks without an output (WrapperTask)."""
+    out = task.output()
+    if out is None:
+        return None
+    working_dir = current().working_dir
+    return os.path.join(working_dir, task.get_project_name()), _relpath(out.path, working_dir)
 
 
 def _relpath(path: str, start: str) -> str:

@@ -1,0 +1,145 @@
+"""Recording which key an output holds: one mechanism for every path that writes an output.
+
+An output counts as complete only while its recorded key vouches for its bytes. So a run is a
+transaction, as in Prefect's ``transactions.py``: under the output's lock (one per output,
+across processes, with ``filelock``),
+
+1. *check*: another build may have just made it: if the recorded key is the current one and
+   the output exists, nothing runs;
+2. *stage*: leftovers of killed writers of this output are removed and the old key is
+   forgotten on disk *before* ``run()`` touches the output, so a failure or a kill from here
+   on leaves an output with no key (it reruns), never new bytes under an old key;
+3. *commit*: after ``run()`` returned, the new key is recorded, and only if the output was
+   written during this run (through ``self.write()``, or its file changed): a ``run()`` that
+   wrote nothing fails and records nothing.
+
+``task.write()`` outside a build (``task.run()`` by hand, as in luisy 1.x) records the task's
+current key right after the write: the same store, the same record.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from filelock import FileLock
+
+from luisy.cache.keys import TaskKey, current_key, output_place
+from luisy.cache.store import HashStore, HashStores, KeyStore, Record
+from luisy.errors import OutputNotWrittenError
+from luisy.targets.atomic import remove_leftovers
+from luisy.tasks.base import Task
+
+LOCKS_DIR = ".luisy.locks"
+
+
+def record_of(task: Task, key: TaskKey) -> Record | None:
+    """The record of ``task``'s output under ``key``; None for tasks without an output."""
+    place = output_place(task)
+    if place is None:
+        return None
+    return Record(place[0], place[1], key.key, key.details(), key.fingerprint_details())
+
+
+@dataclass
+class _Attempt:
+    task: Task
+    wrote: bool = False
+
+
+#: the run in progress in this context (a thread of a task run), to which write() reports
+_ATTEMPT: ContextVar[_Attempt | None] = ContextVar("luisy_attempt", default=None)
+
+
+class Ledger:
+    """Records keys for the outputs of one build (or of by-hand writes)."""
+
+    def __init__(self, stores: HashStores | None = None):
+        self.stores = stores or HashStores()
+        self._lock = threading.Lock()
+        #: folder -> its entries when first seen by this build (to find leftovers once)
+        self._listings: dict[str, list[str]] = {}
+        self._lock_dirs: set[str] = set()
+
+    def store(self, record: Record) -> KeyStore:
+        return self.stores.for_folder(record.folder)
+
+    # -------------------------------------------------------------------- a build's runs
+    def run(self, task: Task, record: Record, body: Callable[[], Any]) -> bool:
+        """Run ``body`` (the task's ``run()``) as a transaction on its output (see the module
+        doc). False when another build completed the output meanwhile and nothing ran."""
+        target = task.output()
+        store = self.store(record)
+        with self._output_lock(record):
+            store.refresh()
+            if store.get(record.rel_path) == record.key and target.exists():
+                return False
+            self._remove_leftovers(target.path)
+            if store.get(record.rel_path) is not None:
+                store.forget(record.rel_path)
+            before = target.signature()
+            attempt = _Attempt(task)
+            token = _ATTEMPT.set(attempt)
+            try:
+                body()
+            finally:
+                _ATTEMPT.reset(token)
+            after = target.signature()
+            # a target that cannot tell (a table written by Spark itself) is taken at its word
+            changed = after != before if after is not None else True
+            if not target.exists() or not (attempt.wrote or changed):
+                raise OutputNotWrittenError(
+                    f"{task}: run() finished without writing its output {target.location}")
+            store.record(record)
+        return True
+
+    def _output_lock(self, record: Record) -> FileLock:
+        folder = os.path.join(record.folder, LOCKS_DIR)
+        if folder not in self._lock_dirs:
+            os.makedirs(folder, exist_ok=True)
+            self._lock_dirs.add(folder)
+        name = hashlib.sha1(record.rel_path.encode()).hexdigest()
+        return FileLock(os.path.join(folder, f"{name}.lock"))
+
+    def _remove_leftovers(self, path: str) -> None:
+        folder, name = os.path.split(os.path.abspath(path))
+        with self._lock:
+            listing = self._listings.get(folder)
+            if listing is None:
+                try:
+                    listing = self._listings[folder] = os.listdir(folder)
+                except FileNotFoundError:
+                    listing = self._listings[folder] = []
+        remove_leftovers(folder, (name,), listing)
+
+    def compact(self) -> None:
+        self.stores.compact()
+
+
+# --------------------------------------------------------------------- the model's service
+class Records:
+    """:class:`luisy.services.Records` for the task model: ``complete()``, ``read()``
+    and ``write()`` of a task, in a build or by hand."""
+
+    def is_current(self, task: Task) -> bool:
+        record = record_of(task, current_key(task))
+        if record is None:
+            return False
+        store = HashStore(record.folder)
+        return store.get(record.rel_path) == record.key and task.output().exists()
+
+    def written(self, task: Task) -> None:
+        attempt = _ATTEMPT.get()
+        if attempt is not None and attempt.task is task:
+            attempt.wrote = True  # the build's transaction commits after run() returns
+            return
+        record = record_of(task, current_key(task))
+        if record is not None:
+            store = HashStore(record.folder)
+            store.record(record)
+            store.compact()
+

@@ -1,0 +1,323 @@
+"""Recorded keys: which key the bytes of each output belong to, per project folder.
+
+In ``<working_dir>/<project>/``:
+
+- ``.luisy.hash``: luisy 1.x's shape (output path relative to the working dir -> key), so a
+  1.x working dir can be adopted and 1.x tools still read it;
+- ``.luisy.keys.json``: what each key was made of (the fingerprint's parts, parameters,
+  upstream keys), so a plan can say *why* a task reruns;
+- ``.luisy.journal``: the changes since those two files were written, one JSON line each.
+  Recording or forgetting a key is one short append under the store's lock, not a rewrite of
+  the store: a key is on disk the moment its output is committed (a build waiting for that
+  output then finds it), at a cost that does not grow with the store. A line cut short by a
+  kill is never applied. :meth:`HashStore.compact` folds the journal into the two files (at
+  the end of a build);
+- ``.luisy.lock``: the store's lock file (``filelock``: Linux, macOS and Windows).
+
+:class:`MemoryStore` keeps the same interface in memory, for tests of the layers above.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from filelock import FileLock
+
+from luisy.errors import HashStoreError
+from luisy.targets.atomic import atomic_path, remove_leftovers
+
+HASH_FILE = ".luisy.hash"
+DETAILS_FILE = ".luisy.keys.json"
+JOURNAL_FILE = ".luisy.journal"
+LOCK_FILE = ".luisy.lock"
+
+
+@dataclass(frozen=True)
+class Record:
+    """What to record for one output, and where: plain data, sent along with a task run."""
+
+    folder: str
+    rel_path: str
+    key: str
+    details: dict = field(repr=False)
+    fingerprint: dict = field(repr=False)
+
+
+class KeyStore(Protocol):
+    """What the plan and the ledger need of a store of recorded keys."""
+
+    def get(self, rel_path: str) -> str | None: ...
+
+    def details_of(self, rel_path: str) -> dict | None: ...
+
+    def record(self, record: Record) -> None: ...
+
+    def forget(self, rel_path: str) -> None: ...
+
+    def refresh(self) -> None: ...
+
+    def compact(self) -> None: ...
+
+
+def _read_json(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        return {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HashStoreError(f"{path} is not valid JSON ({exc}); fix or remove it") from None
+    if not isinstance(data, dict):
+        raise HashStoreError(f"{path} holds a JSON {type(data).__name__}, not an object; fix "
+                             "or remove it")
+    return data
+
+
+def _dumps(data: Any, levels: int, depth: int = 0) -> str:
+    """Sorted JSON, one key a line for the outer ``levels`` dict levels, compact inside.
+
+    Each compact part is one call of the C encoder (``json.dump`` with ``indent`` runs the
+    pure-Python encoder, ~10x slower on a store of thousands of entries).
+    """
+    if levels <= 0 or not isinstance(data, dict) or not data:
+        return json.dumps(data, sort_keys=True)
+    pad = " " * depth
+    inner = [f"{pad} {json.dumps(str(k))}: {_dumps(v, levels - 1, depth + 1)}"
+             for k, v in sorted(data.items())]
+    return "{\n" + ",\n".join(inner) + f"\n{pad}}}"
+
+
+def _write_json(path: str, data: dict, levels: int = 1) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(_dumps(data, levels) + "\n")
+
+
+def _inode(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+class HashStore:
+    """The recorded keys of one project folder (see the module doc for its files)."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+        self.hash_path = os.path.join(folder, HASH_FILE)
+        self.details_path = os.path.join(folder, DETAILS_FILE)
+        self.journal_path = os.path.join(folder, JOURNAL_FILE)
+        self._lock = threading.RLock()
+        self._file_lock = FileLock(os.path.join(folder, LOCK_FILE))
+        self.keys: dict[str, str] = {}
+        #: details and fingerprint parts from the journal (they win over the details file)
+        self._details: dict[str, dict | None] = {}
+        self._fps: dict[str, dict] = {}
+        #: the details file, read only when a plan has to explain a changed key
+        self._details_file: tuple[dict, dict] | None = None
+        #: the journal as last read: its identity and how far it was applied
+        self._journal: tuple[tuple[int, int] | None, int] = (None, 0)
+        #: whether this process changed the store since it was last compacted
+        self._changed = False
+        self._loaded = False
+
+    # ------------------------------------------------------------------------ reading
+    def _ensure_loaded(self) -> None:
+        if not self._loaded:
+            self.reload()
+
+    def reload(self) -> None:
+        """Read the store as on disk now: the hash file and the whole journal."""
+        with self._lock, self._locked_if_present():
+            self._read_all()
+
+    def _read_all(self) -> None:
+        self.keys = {str(k): str(v) for k, v in _read_json(self.hash_path).items()}
+        self._details, self._fps, self._details_file = {}, {}, None
+        self._journal = (_inode(self.journal_path), 0)
+        self._apply_journal()
+        self._loaded = True
+
+    @contextmanager
+    def _locked_if_present(self) -> Iterator[None]:
+        """The store's lock, when the folder exists (reading a store nobody wrote locks
+        nothing and creates nothing)."""
+        if not os.path.isdir(self.folder):
+            yield
+            return
+        with self._file_lock:
+            yield
+
+    def refresh(self) -> None:
+        """Apply what other builds appended since the last read (a whole reload when the
+        journal was compacted meanwhile)."""
+        with self._lock:
+            if not self._loaded or _inode(self.journal_path) != self._journal[0]:
+                self.reload()
+            else:
+                self._apply_journal()
+
+    def _apply_journal(self) -> None:
+        identity, offset = self._journal
+        try:
+            with open(self.journal_path, "rb") as fh:
+                fh.seek(offset)
+                data = fh.read()
+        except FileNotFoundError:
+            return
+        end = data.rfind(b"\n") + 1  # a line without its newline is still being written
+        for line in data[:end].splitlines():
+            self._apply(line)
+        self._journal = (identity, offset + end)
+
+    def _apply(self, line: bytes) -> None:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            return  # a line torn by a crash of its writer: never half-applied
+        if "f" in entry:
+            self._fps[entry["f"]] = entry["p"]
+        elif entry.get("k") is None:
+            self.keys.pop(entry["r"], None)
+            self._details[entry["r"]] = None
+        else:
+            self.keys[entry["r"]] = entry["k"]
+            self._details[entry["r"]] = entry.get("d")
+
+    def get(self, rel_path: str) -> str | None:
+        self._ensure_loaded()
+        return self.keys.get(rel_path)
+
+    def details_of(self, rel_path: str) -> dict | None:
+        """What the recorded key of ``rel_path`` was made of, with its fingerprint's parts."""
+        self._ensure_loaded()
+        with self._lock:
+            if rel_path in self._details:
+                entry = self._details[rel_path]
+            else:
+                entry = self._file_details()[0].get(rel_path)
+            if entry is None:
+                return None
+            digest = entry.get("fingerprint", "")
+            fp = self._fps.get(digest)
+            if fp is None:
+                fp = self._file_details()[1].get(digest, {})
+            return {**entry, **fp}
+
+    def _file_details(self) -> tuple[dict, dict]:
+        if self._details_file is None:
+            data = _read_json(self.details_path)
+            self._details_file = (data.get("outputs", {}), data.get("fingerprints", {}))
+        return self._details_file
+
+    # ------------------------------------------------------------------------ writing
+    def record(self, record: Record) -> None:
+        """Record that the output at ``record.rel_path`` holds ``record.key`` (on disk when
+        this returns)."""
+        lines = []
+        digest = record.details.get("fingerprint")
+        if digest is not None and self._fps.get(digest) != record.fingerprint:
+            lines.append({"f": digest, "p": record.fingerprint})
+        lines.append({"r": record.rel_path, "k": record.key, "d": record.details})
+        self._append(lines)
+
+    def forget(self, rel_path: str) -> None:
+        """No key is recorded for ``rel_path`` any more (on disk when this returns)."""
+        self._append([{"r": rel_path}])
+
+    def _append(self, entries: list[dict]) -> None:
+        text = "".join(json.dumps(e, sort_keys=True, separators=(",", ":")) + "\n"
+                       for e in entries)
+        with self._lock:
+            self._ensure_loaded()
+            os.makedirs(self.folder, exist_ok=True)
+            with self._file_lock, open(self.journal_path, "a", encoding="utf-8") as fh:
+                fh.write(text)
+            for entry in entries:
+                self._apply(json.dumps(entry).encode())
+            self._changed = True
+
+    def compact(self) -> None:
+        """Fold the journal into ``.luisy.hash`` and ``.luisy.keys.json`` (if this process
+        changed anything); temporary files of writers that were killed are removed."""
+        with self._lock:
+            if not self._changed:
+                return
+            with self._file_lock:
+                self._read_all()
+                outputs, fingerprints = dict(self._file_details()[0]), dict(
+                    self._file_details()[1])
+                fingerprints.update(self._fps)
+                for rel, entry in self._details.items():
+                    if entry is None:
+                        outputs.pop(rel, None)
+                    else:
+                        outputs[rel] = entry
+                outputs = {rel: d for rel, d in outputs.items() if rel in self.keys}
+                used = {d.get("fingerprint") for d in outputs.values()}
+                fingerprints = {k: v for k, v in fingerprints.items() if k in used}
+                remove_leftovers(self.folder, (HASH_FILE, DETAILS_FILE, JOURNAL_FILE))
+                _write_json(self.details_path, {
+                    "version": 1, "outputs": outputs, "fingerprints": fingerprints}, levels=2)
+                _write_json(self.hash_path, self.keys)
+                with atomic_path(self.journal_path) as tmp:
+                    open(tmp, "w").close()
+                self._details, self._fps = {}, {}
+                self._details_file = (outputs, fingerprints)
+                self._journal = (_inode(self.journal_path), 0)
+                self._changed = False
+
+
+class HashStores:
+    """One store per project folder, for one build (``MemoryStore``s in tests: ``make``)."""
+
+    def __init__(self, make: Callable[[str], KeyStore] = HashStore) -> None:
+        self._make = make
+        self._stores: dict[str, KeyStore] = {}
+        self._lock = threading.Lock()
+
+    def for_folder(self, folder: str) -> KeyStore:
+        with self._lock:
+            store = self._stores.get(folder)
+            if store is None:
+                store = self._stores[folder] = self._make(folder)
+            return store
+
+    def compact(self) -> None:
+        for store in list(self._stores.values()):
+            store.compact()
+
+
+class MemoryStore:
+    """A :class:`KeyStore` in memory: for tests of the plan and the ledger without files."""
+
+    def __init__(self, folder: str = "") -> None:
+        self.folder = folder
+        self.keys: dict[str, str] = {}
+        self.details: dict[str, dict] = {}
+
+    def get(self, rel_path: str) -> str | None:
+        return self.keys.get(rel_path)
+
+    def details_of(self, rel_path: str) -> dict | None:
+        return self.details.get(rel_path)
+
+    def record(self, record: Record) -> None:
+        self.keys[record.rel_path] = record.key
+        self.details[record.rel_path] = {**record.details, **record.fingerprint}
+
+    def forget(self, rel_path: str) -> None:
+        self.keys.pop(rel_path, None)
+        self.details.pop(rel_path, None)
+
+    def refresh(self) -> None:
+        """Nothing else writes to memory."""
+
+    def compact(self) -> None:
+        """Nothing to fold."""
