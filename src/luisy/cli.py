@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 from luisy.config import for_build, use
+from luisy.deployments import importable_from
 from luisy.errors import CommandLineError, LuisyError, MissingExternalError
 from luisy.parameters import BoolParameter
 from luisy.planner import Decision, Plan, Step, make_plan
@@ -94,18 +95,6 @@ def load_task(module: str, name: str, str_params: list[str]) -> Task:
     return task_cls.from_str_params(_task_params(task_cls, str_params))
 
 
-@contextlib.contextmanager
-def _current_dir_importable() -> Iterator[None]:
-    """Modules of the current dir import, as with ``python -m``, for this command only."""
-    entry = os.getcwd()
-    sys.path.insert(0, entry)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(ValueError):
-            sys.path.remove(entry)
-
-
 class ProgressPrinter:
     """One line per task as it starts failing or finishes: ``[ 3/10] done   Task(...) 0.2s``."""
 
@@ -175,7 +164,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         "hash_update_mode": args.hash_update_mode, "download": args.download,
         "upload": args.upload, "spark_block": args.spark_block,
     })
-    with use(settings), _current_dir_importable():
+    # modules of the current dir import, as with ``python -m``, for this command only
+    with use(settings), importable_from(os.getcwd()):
         try:
             return _plan_and_run(args, extra, out)
         except LuisyError as exc:

@@ -8,7 +8,9 @@ one process (threads, or flow runs one after another) never see each other's wor
 Spark session, and a build leaves ``Config()`` as it found it. Prefect copies the context into
 the threads that run task runs; task runs in other processes get :meth:`Settings.portable`.
 
-Outside any build (``task.read()`` in a notebook) :func:`current` is ``Config()`` itself.
+Outside any build (``task.read()`` in a notebook) :func:`current` is ``Config()`` itself; inside
+one, ``Config().get_param(...)`` answers with the build's settings too, so luisy 1.x code that
+reads ``Config()`` in ``run()`` sees the working dir its build was given.
 """
 from __future__ import annotations
 
@@ -105,6 +107,17 @@ class Config(_Params):
             if os.environ.get(env):
                 params[name] = os.environ[env]
         self._params = params
+
+    def get_param(self, name: str) -> Any:
+        """The setting of the build this runs in (what luisy 1.x code reads inside ``run()``
+        sees the build's working dir), else the process default."""
+        build = _CURRENT.get()
+        return build.get_param(name) if build is not None else super().get_param(name)
+
+    @property
+    def working_dir(self) -> str:
+        build = _CURRENT.get()
+        return build.working_dir if build is not None else super().working_dir
 
     def set_param(self, name: str, value: Any) -> None:
         self._check(name)

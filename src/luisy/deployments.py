@@ -322,7 +322,7 @@ def _schema_errors(values: dict[str, Any], schema: dict[str, Any], where: str) -
 
 # ------------------------------------------------------------------------ flows, parameters
 @contextlib.contextmanager
-def _importable_from(root: str) -> Iterator[None]:
+def importable_from(root: str) -> Iterator[None]:
     """``root`` first on ``sys.path`` while loading: entrypoints import their project's
     packages (``from flows.sales.tasks import ...``) as they do on the worker, run from there."""
     sys.path.insert(0, root)
@@ -348,7 +348,7 @@ def _load_flow(entrypoint: str, root: str) -> tuple[Any, str | None]:
     if not os.path.isfile(full):
         return None, f"no file {full}"
     try:
-        with _importable_from(root):
+        with importable_from(root):
             flow = load_flow_from_entrypoint(f"{full}:{name}", use_placeholder_flow=False)
     except Exception as exc:  # any error of the user's module is the problem to report
         cause = getattr(exc, "user_exc", None) or exc  # a ScriptError wraps the module's own

@@ -46,6 +46,22 @@ def test_a_build_uses_its_own_working_dir_and_leaves_config_alone(tmp_path):
     assert _outputs(default) == _outputs(own)
 
 
+def test_config_read_inside_run_answers_with_the_builds_settings(tmp_path):
+    # luisy 1.x code reads Config() in run(); 1.x's build() had set it, luisy 2 answers with
+    # the build's settings without changing the process defaults
+    seen = {}
+
+    class ReadsConfig(Leaf):
+        def run(self):
+            seen["working_dir"] = Config().get_param("working_dir")
+            seen["property"] = Config().working_dir
+            super().run()
+
+    assert luisy.build(ReadsConfig(i=7), working_dir=str(tmp_path / "own")).ok
+    assert seen == {"working_dir": str(tmp_path / "own"), "property": str(tmp_path / "own")}
+    assert Config().get_param("working_dir") is None
+
+
 def test_builds_in_two_threads_with_different_working_dirs_write_to_their_own(tmp_path):
     dirs = [tmp_path / f"wd{n}" for n in range(2)]
     results: dict[int, object] = {}
