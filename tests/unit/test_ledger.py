@@ -59,3 +59,37 @@ def test_a_run_that_raises_after_writing_leaves_no_key():
     assert task.output().exists()
     step = make_plan(task, stores).steps[task]
     assert step.decision is Decision.RUN and step.has(Category.NO_RECORD)
+
+
+def test_leftovers_of_killed_writers_are_removed_by_the_next_run_of_their_output():
+    import os
+
+    stores = HashStores(MemoryStore)
+    task, other = Writes(), Writes(mode="nothing")
+    folder, name = os.path.split(task.output().path)
+    os.makedirs(folder)
+    dead_file = os.path.join(folder, f".luisy-tmp-deadbeef-0-{name}")
+    dead_folder = os.path.join(folder, f".luisy-tmp-deadbeef-old-1-{name}")
+    other_name = os.path.basename(other.output().path)
+    not_ours = os.path.join(folder, f".luisy-tmp-deadbeef-2-{other_name}")
+    open(dead_file, "w").close()
+    os.makedirs(dead_folder)
+    open(not_ours, "w").close()
+    _run(task, stores)
+    assert not os.path.exists(dead_file) and not os.path.exists(dead_folder)
+    assert os.path.exists(not_ours)  # another output's: only a writer holding its lock may
+
+
+def test_compacting_the_store_removes_its_own_leftovers(tmp_path):
+    import os
+
+    from luisy.cache import HashStore, Record
+
+    store = HashStore(str(tmp_path))
+    store.record(Record(str(tmp_path), "a.pkl", "k1", {"fingerprint": "f"}, {"code": {}}))
+    dead = tmp_path / ".luisy-tmp-deadbeef-3-.luisy.hash"
+    dead.write_text("{")
+    store.compact()
+    assert not dead.exists()
+    assert HashStore(str(tmp_path)).get("a.pkl") == "k1"
+    assert os.path.getsize(tmp_path / ".luisy.journal") == 0

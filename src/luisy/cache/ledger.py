@@ -31,7 +31,7 @@ from filelock import FileLock
 from luisy.cache.keys import TaskKey, current_key, output_place
 from luisy.cache.store import HashStore, HashStores, KeyStore, Record
 from luisy.errors import OutputNotWrittenError
-from luisy.targets.atomic import remove_leftovers
+from luisy.targets.atomic import leftovers, remove_entries
 from luisy.tasks.base import Task
 
 LOCKS_DIR = ".luisy.locks"
@@ -61,8 +61,8 @@ class Ledger:
     def __init__(self, stores: HashStores | None = None):
         self.stores = stores or HashStores()
         self._lock = threading.Lock()
-        #: folder -> its entries when first seen by this build (to find leftovers once)
-        self._listings: dict[str, list[str]] = {}
+        #: folder -> leftovers of killed writers found when this build first ran a task there
+        self._leftovers: dict[str, dict[str, list[str]]] = {}
         self._lock_dirs: set[str] = set()
 
     def store(self, record: Record) -> KeyStore:
@@ -106,15 +106,15 @@ class Ledger:
         return FileLock(os.path.join(folder, f"{name}.lock"))
 
     def _remove_leftovers(self, path: str) -> None:
+        """Leftovers of killed writers of ``path`` (the caller holds its lock); each folder
+        is listed once per build."""
         folder, name = os.path.split(os.path.abspath(path))
         with self._lock:
-            listing = self._listings.get(folder)
-            if listing is None:
-                try:
-                    listing = self._listings[folder] = os.listdir(folder)
-                except FileNotFoundError:
-                    listing = self._listings[folder] = []
-        remove_leftovers(folder, (name,), listing)
+            found = self._leftovers.get(folder)
+            if found is None:
+                found = self._leftovers[folder] = leftovers(folder)
+            entries = found.pop(name, ())
+        remove_entries(folder, entries)
 
     def compact(self) -> None:
         self.stores.compact()

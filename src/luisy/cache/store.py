@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from filelock import FileLock
 
 from luisy.errors import HashStoreError
-from luisy.targets.atomic import atomic_path, remove_leftovers
+from luisy.targets.atomic import atomic_path, leftovers, remove_entries
 
 HASH_FILE = ".luisy.hash"
 DETAILS_FILE = ".luisy.keys.json"
@@ -181,6 +181,9 @@ class HashStore:
             entry = json.loads(line)
         except ValueError:
             return  # a line torn by a crash of its writer: never half-applied
+        self._apply_entry(entry)
+
+    def _apply_entry(self, entry: dict) -> None:
         if "f" in entry:
             self._fps[entry["f"]] = entry["p"]
         elif entry.get("k") is None:
@@ -240,7 +243,7 @@ class HashStore:
             with self._file_lock, open(self.journal_path, "a", encoding="utf-8") as fh:
                 fh.write(text)
             for entry in entries:
-                self._apply(json.dumps(entry).encode())
+                self._apply_entry(entry)
             self._changed = True
 
     def compact(self) -> None:
@@ -262,7 +265,9 @@ class HashStore:
                 outputs = {rel: d for rel, d in outputs.items() if rel in self.keys}
                 used = {d.get("fingerprint") for d in outputs.values()}
                 fingerprints = {k: v for k, v in fingerprints.items() if k in used}
-                remove_leftovers(self.folder, (HASH_FILE, DETAILS_FILE, JOURNAL_FILE))
+                found = leftovers(self.folder)
+                for name in (HASH_FILE, DETAILS_FILE, JOURNAL_FILE):
+                    remove_entries(self.folder, found.get(name, ()))
                 _write_json(self.details_path, {
                     "version": 1, "outputs": outputs, "fingerprints": fingerprints}, levels=2)
                 _write_json(self.hash_path, self.keys)

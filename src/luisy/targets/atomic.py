@@ -70,24 +70,25 @@ def leftover_of(entry: str) -> str | None:
     return match.group("name") if match else None
 
 
-def remove_leftovers(folder: str, names: Iterable[str],
-                     entries: Iterable[str] | None = None) -> int:
-    """Remove what killed writers of ``names`` left in ``folder``; how many were removed.
-
-    Call it only while no live writer can be writing those names (holding their lock):
-    their temporary entries look the same. ``entries`` is a listing of the folder, if known.
-    """
-    wanted = set(names)
+def leftovers(folder: str) -> dict[str, list[str]]:
+    """What writers that were killed left in ``folder``: entries by the final name they were
+    for. Remove them only while no live writer can be writing that name (holding its lock):
+    a live writer's entries look the same."""
+    found: dict[str, list[str]] = {}
     try:
-        found = os.listdir(folder) if entries is None else entries
+        entries = os.listdir(folder)
     except FileNotFoundError:
-        return 0
-    removed = 0
-    for entry in found:
-        if leftover_of(entry) in wanted:
-            _remove(os.path.join(folder, entry))
-            removed += 1
-    return removed
+        return found
+    for entry in entries:
+        name = leftover_of(entry)
+        if name is not None:
+            found.setdefault(name, []).append(entry)
+    return found
+
+
+def remove_entries(folder: str, entries: Iterable[str]) -> None:
+    for entry in entries:
+        _remove(os.path.join(folder, entry))
 
 
 @contextmanager
