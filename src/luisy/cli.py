@@ -28,6 +28,7 @@ __all__ = ["build", "main"]
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="luisy",
+        allow_abbrev=False,  # `--n 3` is a task parameter, never luisy's `--no-ask`
         description="Plan and run a luisy pipeline as a Prefect flow. Task parameters follow "
                     "the task name as --name value.",
     )
