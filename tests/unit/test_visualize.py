@@ -28,6 +28,7 @@ from flows.sales.tasks import AllMonths, CleanSales, MonthlySummary, RawSales, S
 
 import luisy  # noqa: E402
 from luisy import cli  # noqa: E402
+from luisy.cache import Category, Reason  # noqa: E402
 from luisy.planner import make_plan  # noqa: E402
 from luisy.visualize import (  # noqa: E402
     COLOURS,
@@ -274,3 +275,19 @@ def test_cli_writes_the_plan_picture(tmp_path, working_dir, monkeypatch):
     nodes = svg_of((tmp_path / "plan.html").read_text()).findall(f".//{SVG}g[@class='node']")
     assert len(nodes) == 11
     assert os.listdir(working_dir) == []  # a dry run writes nothing else
+
+
+@pytest.mark.parametrize(("reason", "colour"), [
+    (Reason(Category.CODE, ("pkg.utils.clean",)), "code changed"),
+    (Reason(Category.UPSTREAM, ("Clean()",)), "run"),
+    (Reason(Category.LIBRARY, ("pandas 2.2 -> 2.3",)), "run"),
+    (Reason(Category.NO_OUTPUT), "run"),
+])
+def test_colours_follow_the_reasons_category_not_its_words(reason, colour):
+    # "upstream changed" and "library changed" read like "code changed" but are not
+    from luisy.planner import Decision, Step
+    from luisy.visualize import colour_class
+
+    step = Step(task=None, decision=Decision.RUN, reasons=(reason,), key=None, deps=[],
+                location="")
+    assert colour_class(step) == colour
