@@ -20,6 +20,7 @@ from luisy.errors import CommandLineError, LuisyError, MissingExternalError
 from luisy.parameters import BoolParameter
 from luisy.planner import Decision, Plan, Step, make_plan
 from luisy.runner import build, execute_plan
+from luisy.summary import BuildSummary
 from luisy.tasks.base import Task
 
 __all__ = ["build", "main"]
@@ -40,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-ask", action="store_true", help="do not ask before replacing outputs")
     p.add_argument("--hash-update-mode", action="store_true",
                    help="accept the current code as the keys of existing outputs; run nothing")
+    p.add_argument("--local-scheduler", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--download", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--upload", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--spark-block", help="name of a saved spark-session Prefect block")
@@ -159,6 +161,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
         return validate(argv[1:])
     args, extra = _parser().parse_known_args(argv)
+    if args.local_scheduler:
+        print("luisy: --local-scheduler is luigi's (luisy 1.x); luisy 2 runs on Prefect and "
+              "ignores it", file=sys.stderr)
     settings = for_build({
         "working_dir": os.path.abspath(args.working_dir) if args.working_dir else None,
         "dry_run": args.dry_run, "no_ask": args.no_ask,
@@ -199,7 +204,17 @@ def _plan_and_run(args: argparse.Namespace, extra: list[str], out: TextIO) -> in
     if args.hash_update_mode:
         print(f"Recorded current keys for {len(summary.adopted)} existing output(s).", file=out)
     print(f"\n{summary}", file=out)
+    print(_verdict(summary), file=out)
     return 0 if summary.ok else 1
+
+
+def _verdict(summary: BuildSummary) -> str:
+    """The closing line of luisy 1.x (luigi's), which users and their scripts look for."""
+    if summary.ok:
+        return ("This progress looks :) because there were no failed tasks or missing "
+                "dependencies")
+    cause = "missing dependencies" if summary.missing_external else "failed tasks"
+    return f"This progress looks :( because there were {cause}"
 
 
 def run() -> None:

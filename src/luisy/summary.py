@@ -2,11 +2,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from luisy.planner import Plan
-    from luisy.tasks.base import Task
+from luisy.planner import Decision, Plan
+from luisy.tasks.base import Task
+
+#: the keys of luisy 1.x's (luigi's) execution summary, in its order
+SUMMARY_KEYS = (
+    "completed", "already_done", "ever_failed", "failed", "scheduling_error",
+    "still_pending_ext", "still_pending_not_ext", "run_by_other_worker", "upstream_failure",
+    "upstream_missing_dependency", "upstream_run_by_other_worker",
+    "upstream_scheduling_error", "not_run",
+)
 
 
 @dataclass
@@ -40,6 +47,11 @@ class BuildSummary:
     def __getitem__(self, name: str) -> set[Task]:
         return self.as_dict()[name]
 
+    @property
+    def tasks_set(self) -> dict[str, set[Task]]:
+        """luisy 1.x's ``build(...).tasks_set``: sets of tasks under luigi's summary keys."""
+        return execution_summary(self.plan, self)
+
     def __str__(self) -> str:
         parts = [f"{len(v)} {k.replace('_', ' ')}" for k, v in self.as_dict().items() if v]
         text = ", ".join(parts) or "nothing to do"
@@ -48,3 +60,45 @@ class BuildSummary:
         for task, error in self.errors.items():
             text += f"\n  FAILED {task}: {error}"
         return text
+
+
+def execution_summary(plan: Plan, build: BuildSummary) -> dict[str, set[Task]]:
+    """luisy 1.x's execution summary (luigi's keys) of a build.
+
+    As with luigi, ``already_done`` holds the complete tasks a build reached, not those below
+    them. luisy stops before running anything when external data is missing, so the tasks
+    that would have run are ``upstream_missing_dependency`` (they need the missing data) or
+    ``still_pending_not_ext`` (independent of it).
+    """
+    summary: dict[str, set[Task]] = {key: set() for key in SUMMARY_KEYS}
+    reached = _reached(plan)
+    summary["completed"] = set(build.completed)
+    summary["already_done"] = {t for t in reached
+                               if plan.steps[t].decision is Decision.COMPLETE}
+    summary["failed"] = set(build.failed)
+    summary["ever_failed"] = set(build.failed)
+    summary["upstream_failure"] = set(build.upstream_failed)
+    missing = set(build.missing_external)
+    summary["still_pending_ext"] = missing
+    if missing:
+        waiting = {s.task for s in plan.to_run}
+        needs_missing = set().union(*(plan.graph.downstream(m) for m in missing)) & waiting
+        summary["upstream_missing_dependency"] = needs_missing
+        summary["still_pending_not_ext"] = waiting - needs_missing
+    return summary
+
+
+def _reached(plan: Plan) -> set[Task]:
+    """Tasks a luigi-style walk from the root visits: it does not look below complete tasks."""
+    graph = plan.graph
+    seen = {graph.root}
+    stack = [graph.root]
+    while stack:
+        task = stack.pop()
+        if plan.steps[task].decision is Decision.COMPLETE:
+            continue
+        for dep in graph.deps[task]:
+            if dep not in seen:
+                seen.add(dep)
+                stack.append(dep)
+    return seen

@@ -32,6 +32,7 @@ from luisy.cache.keys import TaskKey, current_key, output_place
 from luisy.cache.store import HashStore, HashStores, KeyStore, Record
 from luisy.errors import OutputNotWrittenError
 from luisy.targets.atomic import leftovers, remove_entries
+from luisy.targets.base import Target
 from luisy.tasks.base import Task
 
 LOCKS_DIR = ".luisy.locks"
@@ -78,7 +79,7 @@ class Ledger:
             store.refresh()
             if store.get(record.rel_path) == record.key and target.exists():
                 return False
-            self._remove_leftovers(target.path)
+            self._prepare_folder(target)
             if store.get(record.rel_path) is not None:
                 store.forget(record.rel_path)
             before = target.signature()
@@ -105,15 +106,19 @@ class Ledger:
         name = hashlib.sha1(record.rel_path.encode()).hexdigest()
         return FileLock(os.path.join(folder, f"{name}.lock"))
 
-    def _remove_leftovers(self, path: str) -> None:
-        """Leftovers of killed writers of ``path`` (the caller holds its lock); each folder
-        is listed once per build."""
-        folder, name = os.path.split(os.path.abspath(path))
+    def _prepare_folder(self, target: Target) -> None:
+        """The output's folder exists before ``run()`` (luisy 1.x's ``run()`` may write to
+        ``self.output().path`` itself), and leftovers of killed writers of this output are
+        gone (the caller holds its lock); each folder is made and listed once per build."""
+        folder = target.folder()
+        if folder is None:
+            return
         with self._lock:
             found = self._leftovers.get(folder)
             if found is None:
+                os.makedirs(folder, exist_ok=True)
                 found = self._leftovers[folder] = leftovers(folder)
-            entries = found.pop(name, ())
+            entries = found.pop(os.path.basename(target.path), ())
         remove_entries(folder, entries)
 
     def compact(self) -> None:

@@ -46,6 +46,10 @@ class Target(ABC):
     def exists(self) -> bool:
         return self._exists()
 
+    def folder(self) -> str | None:
+        """The local folder the output lives in (None: not a local file or folder)."""
+        return None
+
     def signature(self) -> Any:
         """What changes whenever the output is written again (None: cannot tell), so a run
         can check that it wrote its output."""

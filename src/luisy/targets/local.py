@@ -41,6 +41,9 @@ class LocalTarget(Target):
     def _exists(self) -> bool:
         return os.path.exists(self._path)
 
+    def folder(self) -> str:
+        return os.path.dirname(os.path.abspath(self._path))
+
     def signature(self) -> tuple[int, int, int, int] | None:
         """Device, inode, mtime and size: an atomic write always gives a new inode."""
         try:

@@ -96,6 +96,8 @@ class Task(metaclass=TaskMeta):
     target_cls: ClassVar[type[Target]] = PickleTarget
     target_kwargs: ClassVar[dict[str, Any]] = {}
     layer: ClassVar[str | None] = None
+    #: luigi's task namespace (luisy 1.x): part of the task's family name
+    task_namespace: ClassVar[str | None] = None
     project_name: ClassVar[str | None] = None
     # Prefect knobs, per class (see luisy.prefect_options)
     retries: ClassVar[int] = 0
@@ -134,7 +136,10 @@ class Task(metaclass=TaskMeta):
 
     @classmethod
     def get_task_family(cls) -> str:
-        return cls.__name__
+        """The class name, after luigi's ``task_namespace`` where a class sets one
+        (``ABC.ToyTask``: in task ids, file names and ``as_dict`` keys, as in luisy 1.x)."""
+        namespace = cls.task_namespace
+        return f"{namespace}.{cls.__name__}" if namespace else cls.__name__
 
     @classmethod
     def _resolve_params(cls, args: tuple, kwargs: dict) -> dict[str, Any]:

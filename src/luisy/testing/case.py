@@ -29,22 +29,14 @@ from unittest import mock
 from luisy.config import for_build, use
 from luisy.errors import UsageError
 from luisy.graph import TaskGraph, build_graph
-from luisy.planner import Decision, Plan, make_plan
+from luisy.planner import make_plan
 from luisy.runner import execute_plan
-from luisy.summary import BuildSummary
+from luisy.summary import SUMMARY_KEYS, BuildSummary, execution_summary
 from luisy.targets.local import LocalTarget
 from luisy.tasks.base import ExternalTask, Task, WrapperTask, map_structure
 from luisy.testing.server import PrefectServer
 
 ExistingOutputs = Sequence[tuple[Task, Any]]
-
-#: the keys of luisy 1.x's (luigi's) execution summary, in its order
-SUMMARY_KEYS = (
-    "completed", "already_done", "ever_failed", "failed", "scheduling_error",
-    "still_pending_ext", "still_pending_not_ext", "run_by_other_worker", "upstream_failure",
-    "upstream_missing_dependency", "upstream_run_by_other_worker",
-    "upstream_scheduling_error", "not_run",
-)
 
 # ------------------------------------------------------------------------- Prefect API
 _server: PrefectServer | None = None
@@ -139,48 +131,6 @@ class PipelineRun:
         lines += [f"  {k}: {sorted(map(str, v))}" for k, v in self.summary.items() if v]
         lines += [f"  error in {t}: {e}" for t, e in self.build.errors.items()]
         return "\n".join(lines)
-
-
-def execution_summary(plan: Plan, build: BuildSummary) -> dict[str, set[Task]]:
-    """luisy 1.x's execution summary (luigi's keys) of a build.
-
-    As with luigi, ``already_done`` holds the complete tasks a build reached, not those below
-    them. luisy stops before running anything when external data is missing, so the tasks
-    that would have run are ``upstream_missing_dependency`` (they need the missing data) or
-    ``still_pending_not_ext`` (independent of it).
-    """
-    summary: dict[str, set[Task]] = {key: set() for key in SUMMARY_KEYS}
-    reached = _reached(plan)
-    summary["completed"] = set(build.completed)
-    summary["already_done"] = {t for t in reached
-                               if plan.steps[t].decision is Decision.COMPLETE}
-    summary["failed"] = set(build.failed)
-    summary["ever_failed"] = set(build.failed)
-    summary["upstream_failure"] = set(build.upstream_failed)
-    missing = set(build.missing_external)
-    summary["still_pending_ext"] = missing
-    if missing:
-        waiting = {s.task for s in plan.to_run}
-        needs_missing = set().union(*(plan.graph.downstream(m) for m in missing)) & waiting
-        summary["upstream_missing_dependency"] = needs_missing
-        summary["still_pending_not_ext"] = waiting - needs_missing
-    return summary
-
-
-def _reached(plan: Plan) -> set[Task]:
-    """Tasks a luigi-style walk from the root visits: it does not look below complete tasks."""
-    graph = plan.graph
-    seen = {graph.root}
-    stack = [graph.root]
-    while stack:
-        task = stack.pop()
-        if plan.steps[task].decision is Decision.COMPLETE:
-            continue
-        for dep in graph.deps[task]:
-            if dep not in seen:
-                seen.add(dep)
-                stack.append(dep)
-    return seen
 
 
 def _inside(path: str, folder: str) -> bool:

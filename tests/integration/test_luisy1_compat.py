@@ -1,0 +1,62 @@
+"""luisy 1.x pipelines run unchanged: what 1.x users wrote and read keeps working.
+
+Each test is written against luisy 1.x's behaviour (``../shared/reference/luisy-1x-api.md``).
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+
+import pytest
+from compat_support.l1tasks import Both, ToyTask, WritesItsOwnFile
+
+import luisy
+from luisy.cli import build
+
+pytestmark = pytest.mark.prefect
+
+HERE = os.path.dirname(__file__)
+
+
+@pytest.fixture(autouse=True)
+def _server(prefect_server):
+    yield
+
+
+def test_build_returns_what_1x_returned_with_tasks_set(working_dir):
+    result = build(Both(), workers=1)
+    sets = result.tasks_set
+    assert sets["completed"] == {Both(), ToyTask(), WritesItsOwnFile()}
+    assert sets["failed"] == set() and sets["still_pending_ext"] == set()
+    again = build(Both(), workers=1).tasks_set
+    assert again["already_done"] == {Both()} and again["completed"] == set()
+
+
+def test_output_folders_exist_before_run(working_dir):
+    task = WritesItsOwnFile(a=2)
+    assert luisy.build(task).ok
+    with open(task.output().path, "rb") as fh:
+        assert pickle.load(fh) == {"a": 2, "folder_existed": True}
+
+
+def test_task_namespace_is_part_of_file_names_and_as_dict_keys(working_dir):
+    assert ToyTask(a=1).output().path.endswith(os.path.join("interim", "ABC.ToyTask_a=1.csv"))
+    assert str(ToyTask(a=1)) == "ABC.ToyTask(a=1)"
+    assert set(Both().input()) == {"ABC.ToyTask", "WritesItsOwnFile"}
+    assert luisy.build(Both()).ok
+    assert Both().read() == {"ABC.ToyTask": "ABC.ToyTask_a=1.csv",
+                             "WritesItsOwnFile": "WritesItsOwnFile_a=1.pkl"}
+
+
+def test_python_m_luisy_with_1x_flags_and_its_closing_line(working_dir):
+    run = subprocess.run(
+        [sys.executable, "-m", "luisy", "--module", "compat_support.l1tasks", "Both",
+         "--working-dir", str(working_dir), "--no-ask", "--local-scheduler"],
+        capture_output=True, text=True, timeout=300, cwd=HERE,
+        env={**os.environ, "PYTHONPATH": HERE})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "--local-scheduler is luigi's" in run.stderr
+    assert run.stdout.rstrip().splitlines()[-1] == (
+        "This progress looks :) because there were no failed tasks or missing dependencies")
