@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from luisy.date_interval import DateInterval
-from luisy.errors import InvalidValueError
+from luisy.errors import InvalidValueError, TaskDefinitionError
 
 _counter = itertools.count()
 
@@ -270,3 +270,36 @@ class DictParameter(_JSONParameter):
 
     def _accepts(self) -> tuple[type, ...]:
         return (Mapping,)
+
+
+# ------------------------------------------------------------------ luigi's parameters (1.x)
+#: luisy 1.x's parameters were luigi's: ``luigi.IntParameter()`` in a luisy task is luisy's
+_LUIGI_MATCHES: dict[str, type[Parameter]] = {
+    cls.__name__: cls for cls in (Parameter, IntParameter, FloatParameter, BoolParameter,
+                                  DateParameter, MonthParameter, DateIntervalParameter,
+                                  ListParameter, TupleParameter, DictParameter)
+}
+
+
+def is_luigi_parameter(value: Any) -> bool:
+    """A luigi parameter object, told by its type (luigi itself is not imported)."""
+    kind = type(value)
+    return kind.__module__.split(".")[0] == "luigi" and kind.__name__.endswith("Parameter")
+
+
+def from_luigi(value: Any, family: str, name: str) -> Parameter:
+    """The luisy parameter matching a luigi one, with its default, significance, description
+    and positional flag; a luigi parameter luisy has no match for is an error naming it."""
+    kind = type(value).__name__
+    match = _LUIGI_MATCHES.get(kind)
+    if match is None:
+        known = ", ".join(f"luigi.{n}" for n in _LUIGI_MATCHES)
+        raise TaskDefinitionError(
+            f"{family}: parameter '{name}' is a luigi.{kind}, which luisy cannot use; "
+            f"use one of {known} (or luisy's parameters of the same names)")
+    default = getattr(value, "_default", NO_DEFAULT)
+    if type(default).__name__ == "_NoValueType":  # luigi's "no default"
+        default = NO_DEFAULT
+    return match(default=default, significant=getattr(value, "significant", True),
+                 description=getattr(value, "description", None),
+                 positional=getattr(value, "positional", True))

@@ -60,3 +60,43 @@ def test_python_m_luisy_with_1x_flags_and_its_closing_line(working_dir):
     assert "--local-scheduler is luigi's" in run.stderr
     assert run.stdout.rstrip().splitlines()[-1] == (
         "This progress looks :) because there were no failed tasks or missing dependencies")
+
+
+def test_parameters_declared_with_luigi_work_as_luisys(working_dir):
+    import luigi
+
+    @luisy.project_name("l1proj")
+    class WithLuigiParams(luisy.Task):
+        a = luigi.IntParameter()
+        b = luigi.Parameter(default="x", description="a name")
+        c = luigi.IntParameter(default=7, significant=False)
+
+        def run(self):
+            self.write({"a": self.a, "b": self.b, "c": self.c})
+
+    names = [n for n, _ in WithLuigiParams.get_params()]
+    assert names == ["a", "b", "c"]
+    params = dict(WithLuigiParams.get_params())
+    assert params["b"].description == "a name" and not params["c"].significant
+    task = WithLuigiParams(a=2)
+    assert (task.a, task.b, task.c) == (2, "x", 7)
+    assert WithLuigiParams.from_str_params({"a": "5"}).a == 5
+    assert os.path.basename(task.output().path) == "WithLuigiParams_a=2_b=x.pkl"
+    with pytest.raises(luisy.errors.ParameterError, match="a"):
+        WithLuigiParams()
+
+
+def test_a_luigi_parameter_luisy_cannot_use_is_a_clear_error():
+    import enum
+
+    import luigi
+
+    class Colour(enum.Enum):
+        RED = 1
+
+    class WithEnum(luisy.Task):
+        colour = luigi.EnumParameter(enum=Colour)
+
+    with pytest.raises(luisy.errors.TaskDefinitionError,
+                       match=r"WithEnum: parameter 'colour' is a luigi.EnumParameter"):
+        WithEnum.get_params()

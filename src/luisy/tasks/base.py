@@ -24,7 +24,7 @@ from luisy.errors import (
 )
 from luisy.logs import task_logger
 from luisy.naming import file_ending_stripped, string_repr
-from luisy.parameters import Parameter
+from luisy.parameters import Parameter, from_luigi, is_luigi_parameter
 from luisy.services import provided
 from luisy.targets.base import Target, is_spark_frame
 from luisy.targets.local import PickleTarget
@@ -120,10 +120,13 @@ class Task(metaclass=TaskMeta):
             return cached
         found: dict[str, Parameter] = {}
         for klass in reversed(cls.__mro__):
-            for name, value in vars(klass).items():
+            for name, value in list(vars(klass).items()):
+                if is_luigi_parameter(value):  # luisy 1.x code declares luigi's
+                    value = from_luigi(value, klass.__name__, name)
+                    setattr(klass, name, value)
                 if isinstance(value, Parameter):
                     found[name] = value
-                elif name in found and not isinstance(value, Parameter):
+                elif name in found:
                     del found[name]
         params = sorted(found.items(), key=lambda kv: kv[1]._order)
         cls._params_cache = params
