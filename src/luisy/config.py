@@ -189,3 +189,26 @@ def set_working_dir(path: str | os.PathLike) -> None:
 
 def activate_download() -> None:
     Config().set_param("download", True)
+
+
+# ------------------------------------------------------------ luisy 1.x's path helpers
+def change_working_dir(path: str, dir_current: str, dir_new: str) -> str:
+    """``path`` with its leading ``dir_current`` replaced by ``dir_new`` (luisy 1.x)."""
+    current_dir = os.path.normpath(dir_current)
+    if os.path.commonpath([path, current_dir]) != current_dir:
+        raise ConfigError(f"{path} is not inside {current_dir}")
+    rest = path[len(current_dir):].lstrip("/")
+    if dir_new:
+        return os.path.join(os.path.normpath(dir_new), rest)
+    return "/" + rest
+
+
+def remove_working_dir(path: str) -> str:
+    """``/data/proj/raw/x.pkl`` -> ``/proj/raw/x.pkl`` for working dir ``/data`` (the form
+    of luisy 1.x's ``.luisy.hash`` keys)."""
+    return change_working_dir(path, current().working_dir, "")
+
+
+def add_working_dir(path: str) -> str:
+    """``/proj/raw/x.pkl`` -> ``<working dir>/proj/raw/x.pkl`` (luisy 1.x)."""
+    return os.path.join(current().working_dir, path.lstrip("/"))

@@ -100,3 +100,15 @@ def test_a_luigi_parameter_luisy_cannot_use_is_a_clear_error():
     with pytest.raises(luisy.errors.TaskDefinitionError,
                        match=r"WithEnum: parameter 'colour' is a luigi.EnumParameter"):
         WithEnum.get_params()
+
+
+def test_1x_path_helpers(working_dir):
+    from luisy import config, helpers
+
+    inside = os.path.join(str(working_dir), "proj", "raw", "x.pkl")
+    assert config.remove_working_dir(inside) == "/proj/raw/x.pkl"
+    assert config.add_working_dir("/proj/raw/x.pkl") == inside
+    assert helpers.change_working_dir(inside, str(working_dir), "/mnt/d") == "/mnt/d/proj/raw/x.pkl"
+    with pytest.raises(ValueError, match="is not inside"):
+        config.change_working_dir("/elsewhere/x.pkl", str(working_dir), "/mnt/d")
+    assert helpers.get_string_repr(["a b", {"k": 1}, "c/d"]) == "a_b_k_c_d"
