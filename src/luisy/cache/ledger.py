@@ -76,9 +76,11 @@ class Ledger:
         target = task.output()
         store = self.store(record)
         with self._output_lock(record):
-            store.refresh()
-            if store.get(record.rel_path) == record.key and target.exists():
-                return False
+            # a build that made the output meanwhile wrote it first: only then look again
+            if target.exists():
+                store.refresh()
+                if store.get(record.rel_path) == record.key:
+                    return False
             self._prepare_folder(target)
             if store.get(record.rel_path) is not None:
                 store.forget(record.rel_path)
