@@ -229,7 +229,11 @@ def _unit_context(unit: RunUnit) -> Iterator[Ledger]:
         yield _LEDGER.get() or Ledger()
         return
     with use(Settings(unit.config)):
-        yield Ledger()
+        ledger = Ledger()
+        try:
+            yield ledger
+        finally:
+            ledger.compact()  # this process's records, folded (and its journal closed)
 
 
 def run_luisy_tasks(unit: RunUnit) -> State:

@@ -81,7 +81,6 @@ def test_leftovers_of_killed_writers_are_removed_by_the_next_run_of_their_output
 
 
 def test_compacting_the_store_removes_its_own_leftovers(tmp_path):
-    import os
 
     from luisy.cache import HashStore, Record
 
@@ -92,4 +91,28 @@ def test_compacting_the_store_removes_its_own_leftovers(tmp_path):
     store.compact()
     assert not dead.exists()
     assert HashStore(str(tmp_path)).get("a.pkl") == "k1"
-    assert os.path.getsize(tmp_path / ".luisy.journal") == 0
+    assert not (tmp_path / ".luisy.journal").exists()  # folded into the hash file
+
+
+def test_a_record_written_while_another_process_compacts_is_never_lost(tmp_path):
+    # two stores on one folder stand for two builds: one keeps appending (its journal open)
+    # while the other folds and seals the journal
+    from luisy.cache import HashStore, Record
+
+    def rec(rel, key):
+        return Record(str(tmp_path), rel, key, {"fingerprint": "f"}, {"code": {}})
+
+    writer, compactor = HashStore(str(tmp_path)), HashStore(str(tmp_path))
+    writer.record(rec("a.pkl", "k1"))
+    compactor.record(rec("b.pkl", "k2"))
+    compactor.compact()  # seals the journal writer still holds open
+    writer.record(rec("c.pkl", "k3"))  # lands in the sealed file first, then in the live one
+    writer.forget("a.pkl")
+    fresh = HashStore(str(tmp_path))
+    assert (fresh.get("a.pkl"), fresh.get("b.pkl"), fresh.get("c.pkl")) == (None, "k2", "k3")
+    writer.refresh()
+    assert writer.get("b.pkl") == "k2"
+    writer.compact()
+    again = HashStore(str(tmp_path))
+    assert (again.get("a.pkl"), again.get("b.pkl"), again.get("c.pkl")) == (None, "k2", "k3")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".sealed")]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,10 @@ from luisy.targets.atomic import atomic_path, leftovers, remove_entries
 HASH_FILE = ".luisy.hash"
 DETAILS_FILE = ".luisy.keys.json"
 JOURNAL_FILE = ".luisy.journal"
+#: ending of a journal a compaction set aside to fold it (left behind if it was killed)
+SEALED = ".sealed"
+#: POSIX appends of one ``write`` never interleave, so records take no lock; elsewhere they do
+ATOMIC_APPENDS = os.name == "posix"
 LOCK_FILE = ".luisy.lock"
 
 
@@ -125,6 +130,10 @@ class HashStore:
         self._journal: tuple[tuple[int, int] | None, int] = (None, 0)
         #: whether this process changed the store since it was last compacted
         self._changed = False
+        #: this process's descriptor of the live journal, open while it appends
+        self._fd: int | None = None
+        #: the hash file as last read: a compaction replaces it
+        self._hash_identity: tuple[int, int] | None = None
         self._loaded = False
 
     # ------------------------------------------------------------------------ reading
@@ -138,11 +147,25 @@ class HashStore:
             self._read_all()
 
     def _read_all(self) -> None:
+        """The hash file, then journals sealed by a compaction that did not finish, then the
+        live journal (the caller holds the store's lock: no compaction runs meanwhile)."""
+        self._hash_identity = _inode(self.hash_path)
         self.keys = {str(k): str(v) for k, v in _read_json(self.hash_path).items()}
         self._details, self._fps, self._details_file = {}, {}, None
-        self._journal = (_inode(self.journal_path), 0)
+        for path in self._sealed():
+            with open(path, "rb") as fh:
+                self._apply_lines(fh.read())
+        self._journal = (None, 0)
         self._apply_journal()
         self._loaded = True
+
+    def _sealed(self) -> list[str]:
+        try:
+            names = os.listdir(self.folder)
+        except FileNotFoundError:
+            return []
+        return [os.path.join(self.folder, n) for n in sorted(names)
+                if n.startswith(f"{JOURNAL_FILE}.") and n.endswith(SEALED)]
 
     @contextmanager
     def _locked_if_present(self) -> Iterator[None]:
@@ -156,25 +179,36 @@ class HashStore:
 
     def refresh(self) -> None:
         """Apply what other builds appended since the last read (a whole reload when the
-        journal was compacted meanwhile)."""
+        journal was sealed by a compaction meanwhile)."""
         with self._lock:
-            if not self._loaded or _inode(self.journal_path) != self._journal[0]:
+            if (not self._loaded or _inode(self.hash_path) != self._hash_identity
+                    or not self._apply_journal()):
                 self.reload()
-            else:
-                self._apply_journal()
 
-    def _apply_journal(self) -> None:
+    def _apply_journal(self) -> bool:
+        """Apply the live journal from where it was last read; False when it is another file
+        than the one read so far (a compaction sealed that one: reload)."""
         identity, offset = self._journal
         try:
             with open(self.journal_path, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                if identity is not None and (st.st_dev, st.st_ino) != identity:
+                    return False
                 fh.seek(offset)
                 data = fh.read()
         except FileNotFoundError:
-            return
-        end = data.rfind(b"\n") + 1  # a line without its newline is still being written
+            return identity is None
+        end = self._apply_lines(data)
+        self._journal = ((st.st_dev, st.st_ino), offset + end)
+        return True
+
+    def _apply_lines(self, data: bytes) -> int:
+        """Apply whole lines; how many bytes they took (a line without its newline is still
+        being written)."""
+        end = data.rfind(b"\n") + 1
         for line in data[:end].splitlines():
             self._apply(line)
-        self._journal = (identity, offset + end)
+        return end
 
     def _apply(self, line: bytes) -> None:
         try:
@@ -235,16 +269,40 @@ class HashStore:
         self._append([{"r": rel_path}])
 
     def _append(self, entries: list[dict]) -> None:
-        text = "".join(json.dumps(e, sort_keys=True, separators=(",", ":")) + "\n"
-                       for e in entries)
+        data = "".join(json.dumps(e, sort_keys=True, separators=(",", ":")) + "\n"
+                       for e in entries).encode()
         with self._lock:
             self._ensure_loaded()
-            os.makedirs(self.folder, exist_ok=True)
-            with self._file_lock, open(self.journal_path, "a", encoding="utf-8") as fh:
-                fh.write(text)
+            if ATOMIC_APPENDS:
+                self._append_unlocked(data)
+            else:
+                with self._file_lock, open(self.journal_path, "ab") as fh:
+                    fh.write(data)
             for entry in entries:
                 self._apply_entry(entry)
             self._changed = True
+
+    def _append_unlocked(self, data: bytes) -> None:
+        """One ``write`` to the journal, kept open (O_APPEND: appends of several processes
+        never interleave), then a check that it is still the live journal: if a compaction
+        sealed it meanwhile, the line may be after what it read, so it goes into the new
+        journal too (applying an entry twice changes nothing). No store lock per record: with
+        many tiny tasks in threads, every system call is a chance to lose the GIL."""
+        while True:
+            if self._fd is None:
+                os.makedirs(self.folder, exist_ok=True)
+                self._fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                                   0o644)
+            os.write(self._fd, data)
+            own = os.fstat(self._fd)
+            if _inode(self.journal_path) == (own.st_dev, own.st_ino):
+                return
+            self._close_journal()
+
+    def _close_journal(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def compact(self) -> None:
         """Fold the journal into ``.luisy.hash`` and ``.luisy.keys.json`` (if this process
@@ -253,6 +311,13 @@ class HashStore:
             if not self._changed:
                 return
             with self._file_lock:
+                # seal the live journal: appenders that wrote to it after it was read below
+                # see it is no longer live and write their line again to the new one
+                self._close_journal()
+                if os.path.exists(self.journal_path):
+                    os.replace(self.journal_path, os.path.join(
+                        self.folder, f"{JOURNAL_FILE}.{time.time_ns():020d}{SEALED}"))
+                sealed = self._sealed()
                 self._read_all()
                 outputs, fingerprints = dict(self._file_details()[0]), dict(
                     self._file_details()[1])
@@ -266,16 +331,16 @@ class HashStore:
                 used = {d.get("fingerprint") for d in outputs.values()}
                 fingerprints = {k: v for k, v in fingerprints.items() if k in used}
                 found = leftovers(self.folder)
-                for name in (HASH_FILE, DETAILS_FILE, JOURNAL_FILE):
+                for name in (HASH_FILE, DETAILS_FILE):
                     remove_entries(self.folder, found.get(name, ()))
                 _write_json(self.details_path, {
                     "version": 1, "outputs": outputs, "fingerprints": fingerprints}, levels=2)
                 _write_json(self.hash_path, self.keys)
-                with atomic_path(self.journal_path) as tmp:
-                    open(tmp, "w").close()
+                self._hash_identity = _inode(self.hash_path)
+                for path in sealed:
+                    os.remove(path)
                 self._details, self._fps = {}, {}
                 self._details_file = (outputs, fingerprints)
-                self._journal = (_inode(self.journal_path), 0)
                 self._changed = False
 
 
