@@ -217,6 +217,11 @@ def _verdict(summary: BuildSummary) -> str:
     return f"This progress looks :( because there were {cause}"
 
 
+def luisy_run(argv: Sequence[str] | None = None) -> int:
+    """luisy 1.x's name of the command's entry point."""
+    return main(argv)
+
+
 def run() -> None:
     """The ``luisy`` command: this process is luisy's, so Prefect's console stays quiet to
     the end (the temporary server says goodbye at exit)."""
@@ -228,4 +233,4 @@ def run() -> None:
     sys.exit(code)
 
 
-__all__ += ["Decision", "load_task"]
+__all__ += ["Decision", "load_task", "luisy_run"]

@@ -233,3 +233,21 @@ def make_directory_output(read_file_func: Callable[[str], Any],
         return cls
 
     return decorator
+
+
+# luisy 1.x imported the Spark storage decorators from here (pyspark stays optional: they
+# import it only when a table or blob is read or written)
+from luisy.spark.decorators import (  # noqa: E402
+    azure_blob_storage_input,
+    azure_blob_storage_output,
+    deltatable_input,
+    deltatable_output,
+)
+
+__all__ = [
+    "auto_filename", "azure_blob_storage_input", "azure_blob_storage_output", "csv_output",
+    "deltatable_input", "deltatable_output", "feather_output", "final", "hdf_output",
+    "inherits", "interim", "json_output", "make_directory_output", "parquet_output",
+    "parquetdir_output", "pickle_output", "prefect_options", "project_name", "raw",
+    "requires", "xlsx_output",
+]

@@ -120,12 +120,16 @@ def unique_child_tasks(graph: TaskGraph) -> list[Task]:
         if task in seen:
             continue
         seen[task] = None
-        classes: set[type] = set()
-        for child in graph.deps[task]:
-            if type(child) not in classes:
-                classes.add(type(child))
-                stack.append(child)
+        stack.extend(unique_types(graph.deps[task]))
     return [t for t in graph if t in seen]  # topological order
+
+
+def unique_types(tasks: Sequence[Task]) -> list[Task]:
+    """The first task of each class, in order (luisy 1.x: ``unique_children`` pictures)."""
+    seen: dict[type, Task] = {}
+    for task in tasks:
+        seen.setdefault(type(task), task)
+    return list(seen.values())
 
 
 def graph_view(graph: TaskGraph, steps: dict[Task, Step] | None = None,
@@ -448,3 +452,11 @@ def save_plan_picture(plan: Plan, path: str | os.PathLike) -> str:
         finally:
             plt.close(ax.figure)
     return path
+
+
+# ------------------------------------------------------------------ luisy 1.x's helpers
+def simple_task_string(task: Task) -> str:
+    """luisy 1.x's two-line label: the family, then the rest of the task id."""
+    family, _, rest = task.task_id.partition("(")
+    return f"{family}\n({rest}" if rest else family
+

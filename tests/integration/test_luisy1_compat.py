@@ -112,3 +112,25 @@ def test_1x_path_helpers(working_dir):
     with pytest.raises(ValueError, match="is not inside"):
         config.change_working_dir("/elsewhere/x.pkl", str(working_dir), "/mnt/d")
     assert helpers.get_string_repr(["a b", {"k": 1}, "c/d"]) == "a_b_k_c_d"
+
+
+def test_1x_import_paths_and_names():
+    from luisy.cli import luisy_run
+    from luisy.decorators import (
+        azure_blob_storage_input,
+        azure_blob_storage_output,
+        deltatable_input,
+        deltatable_output,
+    )
+    from luisy.targets import LocalTarget, LuisyTarget, SparkTarget
+    from luisy.tasks.base import SparkTask
+    from luisy.visualize import simple_task_string, unique_types
+
+    assert deltatable_output is luisy.deltatable_output
+    assert deltatable_input is luisy.deltatable_input
+    assert azure_blob_storage_input is luisy.azure_blob_storage_input
+    assert azure_blob_storage_output is luisy.azure_blob_storage_output
+    assert LuisyTarget is LocalTarget and SparkTarget.__name__ == "SparkTarget"
+    assert SparkTask is luisy.SparkTask and callable(luisy_run)
+    assert simple_task_string(ToyTask(a=1)) == "ABC.ToyTask\n(a=1)"
+    assert unique_types([ToyTask(a=1), ToyTask(a=2), Both()]) == [ToyTask(a=1), Both()]

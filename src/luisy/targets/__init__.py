@@ -14,6 +14,10 @@ from luisy.targets.local import (
     PickleTarget,
     XLSXTarget,
 )
+from luisy.targets.spark import SparkTarget
+
+#: luisy 1.x's name of the base of its file targets
+LuisyTarget = LocalTarget
 
 __all__ = [
     "AzureBlobStorageTarget",
@@ -25,9 +29,11 @@ __all__ = [
     "HDFTarget",
     "JSONTarget",
     "LocalTarget",
+    "LuisyTarget",
     "ParquetDirTarget",
     "ParquetTarget",
     "PickleTarget",
+    "SparkTarget",
     "Target",
     "XLSXTarget",
 ]
