@@ -17,7 +17,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     "databricks-connect<=16.1.7" "numpy<2" "pandas<3" "pyarrow<19" "pysail>=0.7,<0.8" \
-    "prefect==3.8.8" "fastapi<0.140" "filelock>=3.20.3,<3.21" "pytest>=8" "pytest-timeout>=2.3"
+    "prefect==3.8.8" "fastapi<0.140" "filelock>=3.12" "portalocker>=2.8" "pytest>=8" "pytest-timeout>=2.3"
 # luisy without its deps: its `pyspark` extra would clobber databricks-connect's pyspark
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e "$ROOT"
 echo "databricks venv ready in $(( $(date +%s) - start ))s"

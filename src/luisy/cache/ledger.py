@@ -2,7 +2,7 @@
 
 An output counts as complete only while its recorded key vouches for its bytes. So a run is a
 transaction, as in Prefect's ``transactions.py``: under the output's lock (one per output,
-across processes, with ``filelock``),
+across processes and threads, with ``portalocker``),
 
 1. *check*: another build may have just made it: if the recorded key is the current one and
    the output exists, nothing runs;
@@ -21,12 +21,13 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from filelock import FileLock
+import portalocker
 
 from luisy.cache.keys import TaskKey, current_key, output_place
 from luisy.cache.store import HashStore, HashStores, KeyStore, Record
@@ -100,13 +101,20 @@ class Ledger:
             store.record(record)
         return True
 
-    def _output_lock(self, record: Record) -> FileLock:
+    @contextmanager
+    def _output_lock(self, record: Record) -> Iterator[None]:
+        """The output's lock: an OS lock on its own lock file, held while the file is open
+        (released by the kernel when a build is killed). portalocker rather than filelock
+        here: one lock per task run, and its open/lock/close is half filelock's system calls,
+        each a chance to lose the GIL to Prefect's threads (measured in bench/)."""
         folder = os.path.join(record.folder, LOCKS_DIR)
         if folder not in self._lock_dirs:
             os.makedirs(folder, exist_ok=True)
             self._lock_dirs.add(folder)
         name = hashlib.sha1(record.rel_path.encode()).hexdigest()
-        return FileLock(os.path.join(folder, f"{name}.lock"))
+        with open(os.path.join(folder, f"{name}.lock"), "a") as fh:
+            portalocker.lock(fh, portalocker.LOCK_EX)
+            yield
 
     def _prepare_folder(self, target: Target) -> None:
         """The output's folder exists before ``run()`` (luisy 1.x's ``run()`` may write to
