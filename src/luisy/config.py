@@ -144,11 +144,6 @@ class Settings(_Params):
     def __init__(self, params: Mapping[str, Any]):
         self._params = MappingProxyType(dict(params))
 
-    def replace(self, **changes: Any) -> Settings:
-        for name in changes:
-            self._check(name)
-        return Settings({**self._params, **changes})
-
     def __repr__(self) -> str:
         shown = {k: v for k, v in self._params.items() if "key" not in k}  # no secrets
         return f"Settings({shown})"
