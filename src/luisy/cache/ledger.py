@@ -2,7 +2,7 @@
 
 An output counts as complete only while its recorded key vouches for its bytes. So a run is a
 transaction, as in Prefect's ``transactions.py``: under the output's lock (one per output,
-across processes and threads, with ``portalocker``),
+across processes and threads, see ``locks.py``),
 
 1. *check*: another build may have just made it: if the recorded key is the current one and
    the output exists, nothing runs;
@@ -18,25 +18,20 @@ current key right after the write: the same store, the same record.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-import portalocker
-
 from luisy.cache.keys import TaskKey, current_key, output_place
+from luisy.cache.locks import OutputLocks
 from luisy.cache.store import HashStore, HashStores, KeyStore, Record
 from luisy.errors import OutputNotWrittenError
 from luisy.targets.atomic import leftovers, remove_entries
 from luisy.targets.base import Target
 from luisy.tasks.base import Task
-
-LOCKS_DIR = ".luisy.locks"
 
 
 def record_of(task: Task, key: TaskKey) -> Record | None:
@@ -65,7 +60,7 @@ class Ledger:
         self._lock = threading.Lock()
         #: folder -> leftovers of killed writers found when this build first ran a task there
         self._leftovers: dict[str, dict[str, list[str]]] = {}
-        self._lock_dirs: set[str] = set()
+        self._locks = OutputLocks()
 
     def store(self, record: Record) -> KeyStore:
         return self.stores.for_folder(record.folder)
@@ -76,7 +71,7 @@ class Ledger:
         doc). False when another build completed the output meanwhile and nothing ran."""
         target = task.output()
         store = self.store(record)
-        with self._output_lock(record):
+        with self._locks.hold(record.folder, record.rel_path):
             # a build that made the output meanwhile wrote it first: only then look again
             if target.exists():
                 store.refresh()
@@ -100,21 +95,6 @@ class Ledger:
                     f"{task}: run() finished without writing its output {target.location}")
             store.record(record)
         return True
-
-    @contextmanager
-    def _output_lock(self, record: Record) -> Iterator[None]:
-        """The output's lock: an OS lock on its own lock file, held while the file is open
-        (released by the kernel when a build is killed). portalocker rather than filelock
-        here: one lock per task run, and its open/lock/close is half filelock's system calls,
-        each a chance to lose the GIL to Prefect's threads (measured in bench/)."""
-        folder = os.path.join(record.folder, LOCKS_DIR)
-        if folder not in self._lock_dirs:
-            os.makedirs(folder, exist_ok=True)
-            self._lock_dirs.add(folder)
-        name = hashlib.sha1(record.rel_path.encode()).hexdigest()
-        with open(os.path.join(folder, f"{name}.lock"), "a") as fh:
-            portalocker.lock(fh, portalocker.LOCK_EX)
-            yield
 
     def _prepare_folder(self, target: Target) -> None:
         """The output's folder exists before ``run()`` (luisy 1.x's ``run()`` may write to
