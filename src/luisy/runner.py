@@ -505,6 +505,8 @@ def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
     token = _LEDGER.set(ledger)
     try:
         in_threads = ctx is None or isinstance(ctx.task_runner, ThreadPoolTaskRunner)
+        if in_threads and ctx is not None:
+            _no_nested_submit_warning(ctx.task_runner)
         _Scheduler(plan, summary, workers, progress, report_complete, in_threads,
                    group_size).run()
     finally:
@@ -513,6 +515,15 @@ def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
         publisher.submit(publish_outputs, plan, summary)
         if own_publisher:
             publisher.wait()
+
+
+def _no_nested_submit_warning(runner: Any) -> None:
+    """Keep Prefect's thread pool from warning that a task submitted from one of its workers
+    may deadlock (prefect#17060): the scheduler submits the next task from the worker thread
+    that just finished one (for latency), and no luisy task run waits on another, so the
+    warning would be wrong, on every user's console. Set on this flow run's runner only."""
+    if hasattr(runner, "_nested_submit_warning_emitted"):
+        runner._nested_submit_warning_emitted = True
 
 
 #: builds in progress by id. The flow function looks its plan up here instead of closing over

@@ -99,6 +99,14 @@ def test_at_most_n_tasks_run_at_once(working_dir):
     assert peak == 2
 
 
+def test_no_false_deadlock_warning_when_workers_are_all_busy(working_dir, capfd):
+    # the scheduler submits the next task from a worker thread: Prefect must not tell users
+    # on their console that this "will deadlock" (no luisy task run waits on another)
+    assert luisy.build(FanIn(n=8, sleep=0.05), workers=2).ok
+    console = capfd.readouterr()
+    assert "deadlock" not in console.out + console.err
+
+
 def test_one_worker_builds_a_diamond_without_deadlock(working_dir):
     # With workers=1 a task parked on an unfinished upstream would block the only thread.
     summary = luisy.build(Diamond(), workers=1)
