@@ -28,7 +28,7 @@ from luisy.config import Settings, current, for_build, use
 from luisy.errors import LuisyError, MissingExternalError
 from luisy.planner import Decision, Plan, Step, make_plan
 from luisy.summary import BuildSummary
-from luisy.tasks.base import Task
+from luisy.tasks.base import ExternalTask, Task
 
 if TYPE_CHECKING:
     from prefect.states import State
@@ -84,8 +84,12 @@ def prepare(plan: Plan, dry_run: bool = False, hash_update_mode: bool = False
     """The summary of everything decided before running, and whether a flow must run.
 
     Missing external data stops here; hash-update mode records keys here; a dry run ends here.
+    Unless it is a dry run, the keys of external data that is there are recorded (folded into
+    the store here when no flow runs; else at the flow's end).
     """
     summary = BuildSummary(plan=plan, dry_run=dry_run)
+    if not dry_run:
+        record_external_keys(plan)
     for step in plan.steps.values():
         if step.decision is Decision.COMPLETE:
             summary.already_done.add(step.task)
@@ -97,11 +101,12 @@ def prepare(plan: Plan, dry_run: bool = False, hash_update_mode: bool = False
         summary.errors.update({t: str(MissingExternalError({t: n})) for t, n in missing.items()})
         for line in MissingExternalError(missing).lines:
             logger.error("External data missing, nothing was run: %s", line)
-        return summary, False
-    if hash_update_mode:
+    elif hash_update_mode:
         adopt_current_keys(plan, summary)
-        return summary, False
-    return summary, bool(plan.to_run) and not dry_run
+    elif plan.to_run and not dry_run:
+        return summary, True
+    plan.stores.compact()
+    return summary, False
 
 
 def execute_plan(
@@ -127,6 +132,15 @@ def execute_plan(
         run_flow(plan, summary, workers=workers, progress=progress, task_runner=task_runner,
                  report_complete=report_complete, group_size=group_size)
     return summary
+
+
+def record_external_keys(plan: Plan) -> None:
+    """Record the keys of external data that is there, as luisy 1.x's ``.luisy.hash`` did
+    (1.x tools read them; luisy never reruns an ExternalTask, so nothing else reads them)."""
+    for step in plan.steps.values():
+        if (isinstance(step.task, ExternalTask) and step.output_exists
+                and step.store is not None and step.store.get(step.rel_path) != step.key.key):
+            step.store.record(step.record)
 
 
 def adopt_current_keys(plan: Plan, summary: BuildSummary) -> None:

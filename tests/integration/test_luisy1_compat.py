@@ -4,13 +4,14 @@ Each test is written against luisy 1.x's behaviour (``../shared/reference/luisy-
 """
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import subprocess
 import sys
 
 import pytest
-from compat_support.l1tasks import Both, ToyTask, WritesItsOwnFile
+from compat_support.l1tasks import Both, ToyTask, UsesDelivery, WritesItsOwnFile
 
 import luisy
 from luisy.cli import build
@@ -134,3 +135,38 @@ def test_1x_import_paths_and_names():
     assert SparkTask is luisy.SparkTask and callable(luisy_run)
     assert simple_task_string(ToyTask(a=1)) == "ABC.ToyTask\n(a=1)"
     assert unique_types([ToyTask(a=1), ToyTask(a=2), Both()]) == [ToyTask(a=1), Both()]
+
+
+def _delivered(working_dir) -> None:
+    folder = os.path.join(str(working_dir), "l1proj", "raw")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "delivered.csv"), "w") as fh:
+        fh.write("x\n1\n2\n")
+
+
+def test_luisy_hash_in_1x_spelling_with_external_entries(working_dir):
+    _delivered(working_dir)
+    assert luisy.build(UsesDelivery()).ok
+    with open(os.path.join(str(working_dir), "l1proj", ".luisy.hash")) as fh:
+        hashes = json.load(fh)
+    assert set(hashes) == {"/l1proj/raw/delivered.csv", "/l1proj/final/UsesDelivery.pkl"}
+    assert UsesDelivery().read() == 2
+
+
+def test_hash_update_mode_leaves_one_entry_per_output(working_dir):
+    """A 1.x dir adopted by an earlier luisy 2 has both spellings: one entry each after."""
+    _delivered(working_dir)
+    assert luisy.build(UsesDelivery()).ok
+    path = os.path.join(str(working_dir), "l1proj", ".luisy.hash")
+    with open(path) as fh:
+        current = json.load(fh)
+    both = {"/l1proj/final/UsesDelivery.pkl": "0" * 32,  # 1.x's
+            "l1proj/final/UsesDelivery.pkl": current["/l1proj/final/UsesDelivery.pkl"]}
+    with open(path, "w") as fh:
+        json.dump(both, fh)
+    summary = luisy.build(UsesDelivery(), hash_update_mode=True)
+    assert summary.ok and not summary.completed
+    with open(path) as fh:
+        hashes = json.load(fh)
+    assert hashes == current
+    assert luisy.build(UsesDelivery()).completed == set()

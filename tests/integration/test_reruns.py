@@ -248,7 +248,8 @@ def test_luisy_1x_working_dir_is_adopted_without_rerunning(tmp_path):
     for i, task in enumerate(sorted(ROOT_TASKS)):
         project.write_output(task, {"built by luisy 1.x": i})
     made_up = {project.rel(t): f"{i:032x}" for i, t in enumerate(sorted(ROOT_TASKS))}
-    made_up[f"{NAME}/interim/Retired_month=2020-01.pkl"] = "f" * 32  # a task since removed
+    made_up[f"/{NAME}/interim/Retired_month=2020-01.pkl"] = "f" * 32  # a task since removed
+    made_up[f"/{NAME}/raw/Source.pkl"] = "e" * 32  # 1.x kept entries of external data too
     project.hash_path.write_text(json.dumps(made_up))
     before = project.outputs_bytes()
 
@@ -260,7 +261,7 @@ def test_luisy_1x_working_dir_is_adopted_without_rerunning(tmp_path):
     assert "Recorded current keys for 7 existing output(s)" in run.out, run
     hashes = project.hashes()
     assert set(hashes) == set(made_up)
-    assert hashes[f"{NAME}/interim/Retired_month=2020-01.pkl"] == "f" * 32
+    assert hashes[f"/{NAME}/interim/Retired_month=2020-01.pkl"] == "f" * 32
     assert all(hashes[project.rel(t)] != made_up[project.rel(t)] for t in ROOT_TASKS)
 
     run = project.luisy()
@@ -284,7 +285,7 @@ def test_two_builds_at_once_on_one_working_dir_keep_each_others_entries(tmp_path
     assert runs[1].ran == leaves | {"Side(n=8)"}, runs[1]
     hashes = json.loads(project.hash_path.read_text())  # valid JSON
     expected = {project.rel(t) for t in ROOT_TASKS} | {
-        f"{NAME}/interim/Leaf_i={i}.pkl" for i in range(8)} | {f"{NAME}/final/Side_n=8.pkl"}
+        f"/{NAME}/interim/Leaf_i={i}.pkl" for i in range(8)} | {f"/{NAME}/final/Side_n=8.pkl"} | {f"/{NAME}/raw/Source.pkl"}
     assert set(hashes) == expected
     details = json.loads((project.folder / ".luisy.keys.json").read_text())
     assert set(details["outputs"]) == expected

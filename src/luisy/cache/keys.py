@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 
 from luisy.cache.fingerprint import Fingerprint, fingerprint
+from luisy.cache.store import hash_key
 from luisy.config import current
 from luisy.graph import TaskGraph, build_graph
 from luisy.tasks.base import Task
@@ -73,7 +74,9 @@ def output_place(task: Task) -> tuple[str, str] | None:
     if out is None:
         return None
     working_dir = current().working_dir
-    return os.path.join(working_dir, task.get_project_name()), _relpath(out.path, working_dir)
+    return os.path.join(working_dir, task.get_project_name()), hash_key(
+        _relpath(out.path, working_dir))
+
 
 
 def _relpath(path: str, start: str) -> str:

@@ -2,8 +2,10 @@
 
 In ``<working_dir>/<project>/``:
 
-- ``.luisy.hash``: luisy 1.x's shape (output path relative to the working dir -> key), so a
-  1.x working dir can be adopted and 1.x tools still read it;
+- ``.luisy.hash``: luisy 1.x's shape and spelling (``/proj/interim/Clean_a=1.pkl`` -> key:
+  the output's path from the working dir, ``/`` in front), so a 1.x working dir is adopted
+  with one entry per output and 1.x tools still read it. Entries spelt without the ``/`` (by
+  luisy 2 before it wrote 1.x's spelling) are read as the same output, and win;
 - ``.luisy.keys.json``: what each key was made of (the fingerprint's parts, parameters,
   upstream keys), so a plan can say *why* a task reruns;
 - ``.luisy.journal``: the changes since those two files were written, one JSON line each.
@@ -67,6 +69,23 @@ class KeyStore(Protocol):
     def refresh(self) -> None: ...
 
     def compact(self) -> None: ...
+
+
+def hash_key(rel_path: str) -> str:
+    """luisy 1.x's spelling of an output in ``.luisy.hash``: its path from the working dir,
+    with ``/`` in front and between parts (``/proj/interim/Clean_a=1.pkl``); a path outside
+    the working dir stays as it is."""
+    if rel_path.startswith(("/", "..")) or os.path.isabs(rel_path):
+        return rel_path
+    return "/" + rel_path.replace(os.sep, "/")
+
+
+def _one_spelling(entries: dict) -> dict:
+    """``entries`` under 1.x's spelling; of two spellings of one output, the one without the
+    leading ``/`` (written by luisy 2, so its key is luisy 2's) wins."""
+    spelt = {hash_key(str(k)): v for k, v in entries.items() if str(k).startswith("/")}
+    spelt.update((hash_key(str(k)), v) for k, v in entries.items() if not str(k).startswith("/"))
+    return spelt
 
 
 def _read_json(path: str) -> dict:
@@ -150,7 +169,7 @@ class HashStore:
         """The hash file, then journals sealed by a compaction that did not finish, then the
         live journal (the caller holds the store's lock: no compaction runs meanwhile)."""
         self._hash_identity = _inode(self.hash_path)
-        self.keys = {str(k): str(v) for k, v in _read_json(self.hash_path).items()}
+        self.keys = {k: str(v) for k, v in _one_spelling(_read_json(self.hash_path)).items()}
         self._details, self._fps, self._details_file = {}, {}, None
         for path in self._sealed():
             with open(path, "rb") as fh:
@@ -220,20 +239,23 @@ class HashStore:
     def _apply_entry(self, entry: dict) -> None:
         if "f" in entry:
             self._fps[entry["f"]] = entry["p"]
-        elif entry.get("k") is None:
-            self.keys.pop(entry["r"], None)
-            self._details[entry["r"]] = None
+            return
+        rel = hash_key(entry["r"])
+        if entry.get("k") is None:
+            self.keys.pop(rel, None)
+            self._details[rel] = None
         else:
-            self.keys[entry["r"]] = entry["k"]
-            self._details[entry["r"]] = entry.get("d")
+            self.keys[rel] = entry["k"]
+            self._details[rel] = entry.get("d")
 
     def get(self, rel_path: str) -> str | None:
         self._ensure_loaded()
-        return self.keys.get(rel_path)
+        return self.keys.get(rel_path if rel_path[:1] == "/" else hash_key(rel_path))
 
     def details_of(self, rel_path: str) -> dict | None:
         """What the recorded key of ``rel_path`` was made of, with its fingerprint's parts."""
         self._ensure_loaded()
+        rel_path = hash_key(rel_path)
         with self._lock:
             if rel_path in self._details:
                 entry = self._details[rel_path]
@@ -250,7 +272,8 @@ class HashStore:
     def _file_details(self) -> tuple[dict, dict]:
         if self._details_file is None:
             data = _read_json(self.details_path)
-            self._details_file = (data.get("outputs", {}), data.get("fingerprints", {}))
+            self._details_file = (_one_spelling(data.get("outputs", {})),
+                                  data.get("fingerprints", {}))
         return self._details_file
 
     # ------------------------------------------------------------------------ writing
@@ -261,12 +284,12 @@ class HashStore:
         digest = record.details.get("fingerprint")
         if digest is not None and self._fps.get(digest) != record.fingerprint:
             lines.append({"f": digest, "p": record.fingerprint})
-        lines.append({"r": record.rel_path, "k": record.key, "d": record.details})
+        lines.append({"r": hash_key(record.rel_path), "k": record.key, "d": record.details})
         self._append(lines)
 
     def forget(self, rel_path: str) -> None:
         """No key is recorded for ``rel_path`` any more (on disk when this returns)."""
-        self._append([{"r": rel_path}])
+        self._append([{"r": hash_key(rel_path)}])
 
     def _append(self, entries: list[dict]) -> None:
         data = "".join(json.dumps(e, sort_keys=True, separators=(",", ":")) + "\n"

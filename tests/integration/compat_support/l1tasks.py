@@ -37,3 +37,19 @@ class ToyTask(luisy.Task):
 class Both(luisy.Task):
     def run(self):
         self.write({key: os.path.basename(t.path) for key, t in self.input().items()})
+
+
+@luisy.project_name("l1proj")
+@luisy.raw
+@luisy.csv_output
+class Delivered(luisy.ExternalTask):
+    def get_file_name(self):
+        return "delivered"
+
+
+@luisy.project_name("l1proj")
+@luisy.final
+@luisy.requires(Delivered)
+class UsesDelivery(luisy.Task):
+    def run(self):
+        self.write(len(self.input().read()))

@@ -131,7 +131,7 @@ class Project:
 
     def rel(self, task: str) -> str:
         """The output's ``.luisy.hash`` key: its path relative to the working dir."""
-        return f"{self.name}/{OUTPUTS[task]}"
+        return f"/{self.name}/{OUTPUTS[task]}"
 
     def write_output(self, task: str, obj: object) -> None:
         path = self.output(task)
