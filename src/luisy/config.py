@@ -24,11 +24,12 @@ from typing import Any
 
 from luisy.errors import ConfigError
 
+#: environment variables read by ``reset()``; of several for one setting, the first set wins
 _ENV_DEFAULTS = {
     "working_dir": "WORKING_DIR",
     "requirements_path": "LUISY_REQUIREMENTS_PATH",
     "azure_account_name": "LUISY_AZURE_ACCOUNT_NAME",
-    "azure_account_key": "LUISY_AZURE_ACCOUNT_KEY",
+    "azure_account_key": ("LUISY_AZURE_ACCOUNT_KEY", "LUISY_AZURE_STORAGE_KEY"),  # 1.x: the latter
     "azure_container_name": "LUISY_AZURE_CONTAINER_NAME",
     "delta_storage": "LUISY_DELTA_STORAGE",
 }
@@ -54,6 +55,32 @@ _DEFAULTS: dict[str, Any] = {
 
 #: settings that are live objects of this process, never sent to another one
 _LOCAL_ONLY = ("spark",)
+#: luisy 1.x's names of settings that luisy 2 spells otherwise
+_ALIASES = {"azure_storage_key": "azure_account_key"}
+
+
+class UnknownSettingWarning(UserWarning):
+    """A setting luisy does not know was stored (luisy 1.x stored any name). Make it an
+    error with ``warnings.simplefilter("error", UnknownSettingWarning)``."""
+
+
+def setting_name(name: str) -> str:
+    """The setting ``name`` stands for: CLI spelling (``dry-run``) and 1.x aliases
+    (``azure_storage_key``) accepted."""
+    name = name.replace("-", "_")
+    return _ALIASES.get(name, name)
+
+
+def _warn_if_unknown(names: Iterator[str] | list[str], known: Mapping[str, Any]) -> None:
+    import difflib
+    import warnings
+
+    for name in names:
+        if name not in _DEFAULTS and name not in known:
+            close = difflib.get_close_matches(name, list(_DEFAULTS), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            warnings.warn(f"luisy: '{name}' is not a luisy setting{hint}; stored as given",
+                          UnknownSettingWarning, stacklevel=3)
 
 
 class _Params:
@@ -61,14 +88,14 @@ class _Params:
 
     _params: Mapping[str, Any]
 
-    def _check(self, name: str) -> None:
-        if name not in self._params:
+    def get_param(self, name: str) -> Any:
+        """The setting's value; one never set is an error (``KeyError`` and, as in luisy 1.x,
+        ``ValueError``) naming the known ones."""
+        key = setting_name(name)
+        if key not in self._params:
             known = ", ".join(sorted(self._params))
             raise ConfigError(f"Unknown luisy config parameter '{name}'. Known: {known}")
-
-    def get_param(self, name: str) -> Any:
-        self._check(name)
-        return self._params[name]
+        return self._params[key]
 
     @property
     def working_dir(self) -> str:
@@ -103,9 +130,11 @@ class Config(_Params):
     def reset(self) -> None:
         """Back to defaults, re-reading the environment."""
         params = dict(_DEFAULTS)
-        for name, env in _ENV_DEFAULTS.items():
-            if os.environ.get(env):
-                params[name] = os.environ[env]
+        for name, envs in _ENV_DEFAULTS.items():
+            found = [os.environ[e] for e in ((envs,) if isinstance(envs, str) else envs)
+                     if os.environ.get(e)]
+            if found:
+                params[name] = found[0]
         self._params = params
 
     def get_param(self, name: str) -> Any:
@@ -120,13 +149,14 @@ class Config(_Params):
         return build.working_dir if build is not None else super().working_dir
 
     def set_param(self, name: str, value: Any) -> None:
-        self._check(name)
-        self._params[name] = value
+        """Set a default; a name luisy does not know is stored with a warning, as luisy 1.x
+        stored it (its pipelines keep their own settings in ``Config()``)."""
+        self.update({name: value})
 
     def update(self, params: Mapping[str, Any]) -> None:
-        for name in params:
-            self._check(name)
-        self._params.update(params)
+        given = {setting_name(k): v for k, v in params.items()}
+        _warn_if_unknown(list(given), self._params)
+        self._params.update(given)
 
     @property
     def spark(self) -> Any:
@@ -134,6 +164,11 @@ class Config(_Params):
         from luisy.services import provided
 
         return provided.need("spark_session")()
+
+    @spark.setter
+    def spark(self, session: Any) -> None:
+        """``Config().spark = s`` as in luisy 1.x: ``set_param('spark', s)``."""
+        self.set_param("spark", session)
 
 
 class Settings(_Params):
@@ -159,11 +194,11 @@ def current() -> Settings | Config:
 
 def for_build(overrides: Mapping[str, Any] | None = None) -> Settings:
     """A build's settings: the current ones (a build inside a build keeps its parent's), with
-    ``overrides`` on top (``None`` values mean "not given"); unknown names are refused."""
+    ``overrides`` on top (``None`` values mean "not given"); unknown names are stored with a
+    warning, as :meth:`Config.update` does."""
     base = current()
-    given = {k: v for k, v in (overrides or {}).items() if v is not None}
-    for name in given:
-        base._check(name)
+    given = {setting_name(k): v for k, v in (overrides or {}).items() if v is not None}
+    _warn_if_unknown(list(given), base._params)
     return Settings({**base._params, **given})
 
 

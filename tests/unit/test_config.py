@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import threading
+import warnings
 
 import pytest
 
 import luisy
 from luisy import Config
+from luisy.config import UnknownSettingWarning
 
 DOCUMENTED = ["working_dir", "download", "upload", "dry_run", "no_ask", "hash_update_mode",
               "requirements_path", "spark", "azure_account_name", "azure_account_key",
@@ -47,17 +49,67 @@ def test_unknown_param_raises_key_error_naming_known_ones():
     assert "wokring_dir" in message
     for name in DOCUMENTED:
         assert name in message
-    with pytest.raises(KeyError, match="colour"):
-        Config().set_param("colour", "red")
+    with pytest.raises(ValueError, match="wokring_dir"):  # luisy 1.x raised ValueError
+        Config().get_param("wokring_dir")
 
 
-def test_update_sets_several_and_refuses_unknown_without_partial_change():
+def test_unknown_names_are_stored_as_in_1x_with_a_warning_naming_the_close_one():
+    with pytest.warns(UnknownSettingWarning, match=r"'wokring_dir'.*did you mean 'working_dir'"):
+        Config().set_param("wokring_dir", "/x")
+    assert Config().get_param("wokring_dir") == "/x"
+    with pytest.warns(UnknownSettingWarning, match="colour"):
+        Config().update({"no_ask": True, "colour": "red"})
+    assert Config().get_param("no_ask") is True and Config().get_param("colour") == "red"
+    Config().reset()
+    with pytest.raises(ValueError, match="colour"):
+        Config().get_param("colour")
+
+
+def test_unknown_names_can_be_refused():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnknownSettingWarning)
+        with pytest.raises(UnknownSettingWarning):
+            Config().set_param("colour", "red")
+
+
+def test_cli_spellings_and_1x_names_are_the_same_settings(monkeypatch):
+    Config().set_param("dry-run", True)
+    assert Config().get_param("dry_run") is True and Config().get_param("dry-run") is True
+    Config().update({"hash-update-mode": True})
+    assert Config().get_param("hash_update_mode") is True
+    Config().set_param("azure_storage_key", "k1")  # luisy 1.x's name
+    assert Config().get_param("azure_account_key") == "k1"
+    monkeypatch.setenv("LUISY_AZURE_STORAGE_KEY", "from-env")
+    Config().reset()
+    assert Config().get_param("azure_storage_key") == "from-env"
+    monkeypatch.setenv("LUISY_AZURE_ACCOUNT_KEY", "new-name")
+    Config().reset()
+    assert Config().get_param("azure_account_key") == "new-name"
+
+
+def test_spark_is_assignable_as_in_1x():
+    marker = object()
+    Config().spark = marker
+    assert Config().get_param("spark") is marker
+
+
+def test_tasks_know_their_project_name():
+    class Derived(luisy.Task):
+        pass
+
+    @luisy.project_name("named")
+    class Named(Derived):
+        pass
+
+    assert Derived.project_name is None and Named.project_name == "named"
+    assert Named().project_name == "named"
+    assert Derived().project_name == Derived().get_project_name() == __name__.split(".")[0]
+
+
+def test_update_sets_several():
     Config().update({"download": True, "upload": True})
     assert Config().get_param("download") is True
     assert Config().get_param("upload") is True
-    with pytest.raises(KeyError, match="nonsense"):
-        Config().update({"no_ask": True, "nonsense": 1})
-    assert Config().get_param("no_ask") is False  # nothing applied
 
 
 def test_reset_restores_defaults():

@@ -90,6 +90,23 @@ class TaskMeta(type):
         return inst
 
 
+
+class _ProjectName:
+    """``Task.project_name``: on the class, the name ``@luisy.project_name`` set (None if
+    none); on a task, the name its outputs live under, derived when not set (luisy 1.x set it
+    on every task)."""
+
+    @staticmethod
+    def explicit(cls: type) -> str | None:
+        for klass in cls.__mro__:
+            value = vars(klass).get("project_name")
+            if isinstance(value, str):
+                return value
+        return None
+
+    def __get__(self, task: Any, cls: type) -> str | None:
+        return self.explicit(cls) if task is None else task.get_project_name()
+
 class Task(metaclass=TaskMeta):
     """A unit of the pipeline: parameters in, one output target, ``run()`` in between."""
 
@@ -98,7 +115,8 @@ class Task(metaclass=TaskMeta):
     layer: ClassVar[str | None] = None
     #: luigi's task namespace (luisy 1.x): part of the task's family name
     task_namespace: ClassVar[str | None] = None
-    project_name: ClassVar[str | None] = None
+    #: ``@luisy.project_name``'s name on the class; on a task, the project name it uses
+    project_name: ClassVar[Any] = _ProjectName()
     # Prefect knobs, per class (see luisy.prefect_options)
     retries: ClassVar[int] = 0
     retry_delay_seconds: ClassVar[float] = 0
@@ -253,8 +271,10 @@ class Task(metaclass=TaskMeta):
 
     # ------------------------------------------------------------------- outputs
     def get_project_name(self) -> str:
-        if self.project_name:
-            return self.project_name
+        """``@luisy.project_name``'s, else the top-level package of the task's module."""
+        explicit = _ProjectName.explicit(type(self))
+        if explicit:
+            return explicit
         module = type(self).__module__
         if module == "__main__":
             main = getattr(sys.modules["__main__"], "__file__", None) or "main"
