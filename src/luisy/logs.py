@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
 
 def task_logger(family: str) -> logging.Logger | logging.LoggerAdapter:
@@ -49,3 +52,83 @@ def prefect_console_quiet() -> Iterator[None]:
     finally:
         for handler, level in zip(handlers, levels, strict=True):
             handler.setLevel(level)
+
+
+# ------------------------------------------------------------------ what tasks print()
+class _TaskPrints:
+    """One task run's printed text on its way into the run's logs, a line at a time."""
+
+    def __init__(self) -> None:
+        self.pending = ""
+
+    def feed(self, text: str) -> None:
+        self.pending += text
+        while "\n" in self.pending:
+            line, self.pending = self.pending.split("\n", 1)
+            self.ship(line)
+
+    def ship(self, line: str) -> None:
+        """To the Prefect API only: the console has the line already, as printed."""
+        from prefect.logging import get_run_logger
+        from prefect.logging.handlers import APILogHandler
+
+        adapter = get_run_logger()
+        base = adapter.logger
+        _, kwargs = adapter.process(line, {})
+        record = base.makeRecord(base.name, logging.INFO, "print", 0, line, (), None,
+                                 extra=kwargs["extra"])
+        logger: logging.Logger | None = base
+        while logger is not None:
+            for handler in logger.handlers:
+                if isinstance(handler, APILogHandler):
+                    handler.handle(record)
+            logger = logger.parent if logger.propagate else None
+
+
+_PRINTS: ContextVar[_TaskPrints | None] = ContextVar("luisy_prints", default=None)
+
+
+class _Tee:
+    """``sys.stdout`` while task runs run: what a task prints goes to the terminal, as in
+    luisy 1.x, and into its run's logs (the UI). Prefect's ``log_prints`` would send it to the
+    logs only, where a quiet console (the CLI) hides it."""
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        written = self.stream.write(text)
+        prints = _PRINTS.get()
+        if prints is not None:
+            prints.feed(text)
+        return written
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+_tee_lock = threading.Lock()
+_tee_users = 0
+
+
+@contextmanager
+def task_prints() -> Iterator[None]:
+    """What the code inside prints reaches the terminal and the current task run's logs.
+    ``sys.stdout`` is itself again when the last task run in the process ends."""
+    global _tee_users
+    with _tee_lock:
+        if _tee_users == 0:
+            sys.stdout = _Tee(sys.stdout)
+        _tee_users += 1
+    prints = _TaskPrints()
+    token = _PRINTS.set(prints)
+    try:
+        yield
+    finally:
+        _PRINTS.reset(token)
+        if prints.pending:
+            prints.ship(prints.pending)
+        with _tee_lock:
+            _tee_users -= 1
+            if _tee_users == 0 and isinstance(sys.stdout, _Tee):
+                sys.stdout = sys.stdout.stream

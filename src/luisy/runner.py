@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from luisy.cache import Ledger, Record
 from luisy.config import Settings, current, for_build, use
 from luisy.errors import LuisyError, MissingExternalError
+from luisy.logs import task_prints
 from luisy.planner import Decision, Plan, Step, make_plan
 from luisy.summary import BuildSummary
 from luisy.tasks.base import ExternalTask, Task
@@ -265,7 +266,7 @@ def run_luisy_tasks(unit: RunUnit) -> State:
     if unit.cached:
         return Completed(name="Cached", message=f"complete: {reasons[0]}",
                          state_details=StateDetails(cache_key=keys[0]))
-    with _unit_context(unit) as ledger:
+    with _unit_context(unit) as ledger, task_prints():
         if len(luisy_tasks) == 1:
             try:
                 ran = _run_one(luisy_tasks[0], unit.records[0], reasons[0], ledger,
@@ -354,7 +355,7 @@ class _Scheduler:
                 tags=list(cls.tags),
                 cache_policy=NO_CACHE,
                 persist_result=False,
-                log_prints=True,
+                log_prints=False,  # prints go to the terminal and the logs: logs.task_prints
             )
             self.prefect_tasks[cls] = found
         return found

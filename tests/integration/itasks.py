@@ -177,3 +177,12 @@ class TinyFanIn(luisy.Task):
 
     def run(self):
         self.write(sum(t.read() for t in self.input()))
+
+
+@luisy.project_name("itest")
+class Printer(luisy.Task):
+    def run(self):
+        print("Printer says hello")
+        print("half a line", end="")
+        print(", on one line")
+        self.write(1)

@@ -17,6 +17,7 @@ from itasks import (
     Left,
     Mixed,
     Named,
+    Printer,
     Right,
     Upstream,
     UsesDelivery,
@@ -125,6 +126,15 @@ def test_self_logger_writes_into_the_task_run_logs(working_dir):
     summary = luisy.build(Leaf(i=7))
     (run,) = task_runs(summary.flow_run_id, expected=1)
     assert any("leaf 7 says hello" in line for line in task_run_logs(run.id))
+
+
+def test_print_reaches_the_console_and_the_task_run_logs(working_dir, capfd):
+    summary = luisy.build(Printer(), workers=2)
+    console = capfd.readouterr().out
+    assert console.count("Printer says hello\n") == 1 and "on one line" in console
+    (run,) = task_runs(summary.flow_run_id, expected=1)
+    lines = task_run_logs(run.id, contains="on one line")
+    assert "Printer says hello" in lines and "half a line, on one line" in lines
 
 
 def test_missing_external_stops_before_anything_runs(working_dir):

@@ -59,6 +59,9 @@ def test_python_m_luisy_with_1x_flags_and_its_closing_line(working_dir):
         env={**os.environ, "PYTHONPATH": HERE})
     assert run.returncode == 0, run.stdout + run.stderr
     assert "--local-scheduler is luigi's" in run.stderr
+    console = run.stdout + run.stderr
+    assert "hello from WritesItsOwnFile(a=1)" in console  # the task's print(), as in 1.x
+    assert "Finished in state" not in console  # not Prefect's own lines
     assert run.stdout.rstrip().splitlines()[-1] == (
         "This progress looks :) because there were no failed tasks or missing dependencies")
 

@@ -285,7 +285,8 @@ def test_two_builds_at_once_on_one_working_dir_keep_each_others_entries(tmp_path
     assert runs[1].ran == leaves | {"Side(n=8)"}, runs[1]
     hashes = json.loads(project.hash_path.read_text())  # valid JSON
     expected = {project.rel(t) for t in ROOT_TASKS} | {
-        f"/{NAME}/interim/Leaf_i={i}.pkl" for i in range(8)} | {f"/{NAME}/final/Side_n=8.pkl"} | {f"/{NAME}/raw/Source.pkl"}
+        f"/{NAME}/interim/Leaf_i={i}.pkl" for i in range(8)} | {
+        f"/{NAME}/final/Side_n=8.pkl", f"/{NAME}/raw/Source.pkl"}
     assert set(hashes) == expected
     details = json.loads((project.folder / ".luisy.keys.json").read_text())
     assert set(details["outputs"]) == expected
