@@ -7,6 +7,11 @@ users reach for it after ``read()`` says "not complete". Parsing is best effort 
 list items and replaces spaces and ``/``), so every candidate is checked by building the
 instance and comparing its output path with the file found: only instances whose output *is*
 that file are returned.
+
+A class that names its files itself (``get_file_name()``) is searched as luisy 1.x did, with
+:class:`luisy.helpers.RegexTaskPattern`: the path its methods give on placeholder values is
+the pattern, checked the same way. Where that path cannot spell every significant parameter,
+the error names the class and the parameter.
 """
 from __future__ import annotations
 
@@ -15,28 +20,12 @@ import re
 from typing import Any
 
 from luisy.config import current
-from luisy.decorators import auto_filename
 from luisy.errors import TaskDefinitionError
-from luisy.parameters import DictParameter, ListParameter, Parameter, TupleParameter
+from luisy.helpers import RegexTaskPattern, parse_value, uses_auto_filename
 from luisy.targets.base import CloudTarget
 from luisy.tasks.base import Task, WrapperTask
 
-
-class _Probe:
-    pass
-
-
-#: code objects of the file-name methods that spell parameters: Task's default and every
-#: ``@auto_filename(...)`` (closures of one function share its code object)
-_AUTO_CODES = frozenset({Task.get_file_name.__code__,
-                         auto_filename(_Probe).get_file_name.__code__})
-
-
-def uses_auto_filename(cls: type[Task]) -> bool:
-    """True when file names of ``cls`` are the parameter-spelling ``auto_filename`` ones."""
-    method = getattr(cls.get_file_name, "__func__", cls.get_file_name)
-    code = getattr(method, "__code__", None)
-    return code in _AUTO_CODES and cls.get_outfile is Task.get_outfile
+__all__ = ["parse_value", "related_instances", "uses_auto_filename"]
 
 
 def _check_discoverable(cls: type[Task]) -> None:
@@ -52,12 +41,6 @@ def _check_discoverable(cls: type[Task]) -> None:
             f"{family} names its output itself (get_outfile(), e.g. a folder named by "
             "get_folder_name()), so its file names do not spell its parameters and instances "
             "cannot be recovered from them")
-    if not uses_auto_filename(cls):
-        raise TaskDefinitionError(
-            f"{family} defines its own get_file_name(), so its file names need not contain "
-            "its parameter values and instances cannot be recovered from them. Remove "
-            "get_file_name() to get @luisy.auto_filename names "
-            f"({family}_<param>=<value>_...), or keep track of the instances you build")
 
 
 class _NeedsParameters(Exception):
@@ -111,31 +94,6 @@ def _candidate_files(folder: str, recursive: bool, prefix: str, ending: str
     return sorted(found)
 
 
-def _guess_scalar(text: str) -> Any:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def parse_value(param: Parameter, text: str) -> Any:
-    """The value a file-name fragment most likely spelled (``None`` for ``"None"``).
-
-    Lists were joined by ``_`` and dicts written ``k-v``: items are read back as numbers
-    where they look like numbers, else as strings.
-    """
-    if text == "None":
-        return None
-    if isinstance(param, (ListParameter, TupleParameter)):
-        return [_guess_scalar(item) for item in text.split("_") if item]
-    if isinstance(param, DictParameter):
-        pairs = [item.split("-", 1) for item in text.split("_") if "-" in item]
-        return {k: _guess_scalar(v) for k, v in pairs}
-    return param.parse(text)
-
-
 def _split_name(stem: str, family: str, names: list[str]) -> dict[str, str] | None:
     """``{param: text}`` from ``Family_a=1_b=x_y`` (parameters sorted by name, any subset)."""
     if stem == family:
@@ -183,13 +141,20 @@ def _instance_for(cls: type[Task], texts: dict[str, str], path: str) -> Task | N
     return None
 
 
-def related_instances(cls: type[Task]) -> list[Task]:
-    """Instances of ``cls`` whose outputs exist on disk, found from ``auto_filename`` names.
+def related_instances(cls: type[Task], regex_placeholder: str | None = None) -> list[Task]:
+    """Instances of ``cls`` whose outputs exist on disk, found from their file names.
+
+    ``auto_filename`` names are parsed; a class's own ``get_file_name()`` is matched as a
+    :class:`~luisy.helpers.RegexTaskPattern` (``regex_placeholder``: what a value may look
+    like there, luisy 1.x's argument; ``None`` takes any text within a path component).
 
     Raises :class:`~luisy.errors.TaskDefinitionError` when file names of ``cls`` cannot spell
-    its parameters (own ``get_file_name()``, folder outputs, tables, wrappers).
+    its parameters (a parameter missing from its own ``get_file_name()``, folder outputs,
+    tables, wrappers).
     """
     _check_discoverable(cls)
+    if not uses_auto_filename(cls):
+        return RegexTaskPattern(cls, regex_placeholder=regex_placeholder).get_available_instances()
     family = cls.get_task_family()
     folder, recursive = _search_folder(cls)
     if not os.path.isdir(folder):

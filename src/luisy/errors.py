@@ -43,8 +43,13 @@ class ParameterError(LuisyError, ValueError):
         super().__init__(f"{where}: {message}")
 
 
-class TaskDefinitionError(LuisyError, TypeError):
-    """A task class is declared in a way luisy cannot use."""
+class TaskDefinitionError(LuisyError, TypeError, ValueError):
+    """A task class is declared in a way luisy cannot use.
+
+    Also a ``ValueError``: luisy 1.x raised ``ValueError`` for most of these (an output
+    decorator without the folder it needs, a task in the ``luisy`` package), and its users'
+    ``except ValueError`` must still catch them; ``TypeError`` is kept for code written
+    against luisy 2 and for 1.x's ``requires()`` without classes."""
 
 
 class CommandLineError(LuisyError):
@@ -87,5 +92,7 @@ class OutputNotWrittenError(LuisyError, FileNotFoundError):
     """A writer (a task's ``run()``) returned without writing its output."""
 
 
-class TaskNotCompleteError(LuisyError):
-    """read() on a task whose output is missing or outdated."""
+class TaskNotCompleteError(LuisyError, ValueError):
+    """read() on a task whose output is missing or outdated (a ``ValueError``, as 1.x's
+    "Task needs to be executed first", so an ``except ValueError`` around read() still
+    works, e.g. for missing external data)."""

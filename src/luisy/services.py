@@ -33,7 +33,7 @@ class Records(Protocol):
 class Services:
     records: Records | None = None
     visualize: Callable[..., Any] | None = None
-    related_instances: Callable[[type], list] | None = None
+    related_instances: Callable[..., list] | None = None
     #: the Spark session for SparkTasks and ``Config().spark`` (the Spark provider)
     spark_session: Callable[[], Any] | None = None
     describe_session: Callable[[Any], str] | None = None

@@ -8,18 +8,23 @@ the HTML of ``luisy --visualize`` and the mermaid artifact show the same graph.
 from __future__ import annotations
 
 import collections
+import functools
+import hashlib
 import html
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from luisy.cache import Category
 from luisy.config import current
+from luisy.errors import NotSupportedError
 from luisy.graph import TaskGraph, build_graph
 from luisy.planner import Decision, Plan, Step, make_plan
+from luisy.tasks.base import flatten
 
 if TYPE_CHECKING:
+    import networkx as nx
     from matplotlib.axes import Axes
 
     from luisy.tasks.base import Task
@@ -460,3 +465,77 @@ def simple_task_string(task: Task) -> str:
     family, _, rest = task.task_id.partition("(")
     return f"{family}\n({rest}" if rest else family
 
+
+
+def create_label(task: Task, excl_list: Sequence[str] = (), with_id: bool = False) -> str:
+    """luisy 1.x's node label: the family (with ``with_id``, followed by a short id of the
+    task, as 1.x appended luigi's hash), then ``name=value`` per parameter not in
+    ``excl_list``, one a line. Tasks that differ only in excluded parameters share a label,
+    so they are one node of :func:`make_dependency_graph`, as in 1.x."""
+    name = task.get_task_family()
+    if with_id:
+        name += hashlib.md5(task.task_id.encode()).hexdigest()[:10]
+    for key, value in task.param_kwargs.items():
+        if key not in excl_list:
+            name += f"\n{key}={value}"
+    return name
+
+
+def add_children(task: Task, graph: nx.DiGraph,
+                 namefunc: Callable[[Task], str] = create_label, depth: int = 1,
+                 depth_limit: float = 10, unique_children: bool = False) -> None:
+    """luisy 1.x: add the requirements of ``task`` to ``graph`` as edges task -> requirement,
+    depth first, while ``depth <= depth_limit`` (``task`` is at ``depth``).
+
+    Unlike 1.x's recursion, a task already expanded at the same or a smaller depth is not
+    expanded again (its edges are in the graph), so shared upstream tasks cost once, deep
+    chains do not hit Python's recursion limit and a cycle ends; graph, node order and edge
+    order are those of 1.x.
+    """
+    def children(of: Task) -> list[Task]:
+        found = flatten(of.requires())
+        return unique_types(found) if unique_children else found
+
+    expanded: dict[Task, float] = {}
+    # (user, requirement, depth of the requirement), in reverse so the first child pops first
+    stack: list[tuple[Task, Task, float]] = []
+
+    def expand(parent: Task, at: float) -> None:
+        if at > depth_limit or expanded.get(parent, float("inf")) <= at:
+            return
+        expanded[parent] = at
+        stack.extend((parent, child, at + 1) for child in reversed(children(parent)))
+
+    expand(task, depth)
+    while stack:
+        parent, child, at = stack.pop()
+        graph.add_edge(namefunc(parent), namefunc(child))
+        expand(child, at)
+
+
+def make_dependency_graph(task: Task, excl_list: Sequence[str] = (),
+                          namefunc: Callable[[Task], str] | None = None,
+                          unique_children: bool = True, depth_limit: float = 10) -> nx.DiGraph:
+    """luisy 1.x's dependency graph of ``task`` as a ``networkx.DiGraph``.
+
+    Nodes are labels, ``namefunc(task)`` (default :func:`create_label` without the parameters
+    in ``excl_list``; :func:`simple_task_string` is 1.x's short one); an edge runs from a task
+    to each task it requires, down to ``depth_limit`` levels below the root (pass
+    ``math.inf`` for all). With ``unique_children`` (the default) only the first requirement
+    of each class is followed. Nodes carry no attributes, as in 1.x.
+
+    Raises:
+        NotSupportedError: networkx is not installed (it is an optional package of luisy 2).
+    """
+    try:
+        import networkx as nx
+    except ImportError:
+        raise NotSupportedError(
+            "luisy.visualize.make_dependency_graph() returns a networkx graph and needs the "
+            "package networkx, which is not installed: pip install networkx") from None
+    if namefunc is None:
+        namefunc = functools.partial(create_label, excl_list=excl_list)
+    dag = nx.DiGraph()
+    dag.add_node(namefunc(task))  # a task without requirements is still a node
+    add_children(task, dag, namefunc, unique_children=unique_children, depth_limit=depth_limit)
+    return dag

@@ -364,9 +364,10 @@ class Task(metaclass=TaskMeta):
                                           parameters_to_exclude=parameters_to_exclude)
 
     @classmethod
-    def get_related_instances(cls) -> list[Task]:
-        """Instances whose outputs exist on disk, their parameters read from file names."""
-        return provided.need("related_instances")(cls)
+    def get_related_instances(cls, regex_placeholder: str | None = None) -> list[Task]:
+        """Instances whose outputs exist on disk, their parameters read from file names
+        (``regex_placeholder``: luisy 1.x's regex for one value in a custom file name)."""
+        return provided.need("related_instances")(cls, regex_placeholder)
 
 
 def auto_file_name(task: Task, excl_params: tuple, excl_none: bool) -> str:
