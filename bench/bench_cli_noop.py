@@ -22,11 +22,12 @@ import sys
 import tempfile
 import time
 
+import luisy1_venv
 import run_all
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LUISY2 = os.path.join(os.path.dirname(sys.executable), "luisy")
-LUISY1 = os.path.join(run_all.L1_VENV, "bin", "luisy")
+LUISY1 = os.path.join(luisy1_venv.L1_VENV, "bin", "luisy")
 
 
 def command(side: str, n: int, workdir: str, *extra: str) -> list[str]:

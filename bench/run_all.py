@@ -44,17 +44,11 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "src"))
 
 import _pipelines as pipelines  # noqa: E402
+from luisy1_venv import L1_PYTHON, ensure_luisy1_venv, pip_install  # noqa: E402
 
 from luisy.testing.server import PrefectServer  # noqa: E402
 
 WORK = os.path.join(HERE, "_work")
-L1_VENV = os.path.join(HERE, ".venv-luisy1")
-L1_PYTHON = os.path.join(L1_VENV, "bin", "python")
-#: pipdeptree<2.20: 1.x hashing parses its --json-tree; grpcio(-status): 1.x's testing module
-#: imports pyspark's connect errors; pandas<3: with pandas 3, 1.x's import table reads a missing
-#: ``as`` name as NaN instead of None, so it walks imported names as module variables (whole
-#: modules hashed; ``from pkg.mod import Name`` raises "Node 'Name' was not found")
-L1_REQUIREMENTS = ["luisy==1.4.7", "pipdeptree<2.20", "grpcio", "grpcio-status", "pandas<3"]
 WORKER = os.path.join(HERE, "_worker.py")
 SIDES = ("luisy2", "luisy1", "prefect")
 LABEL = {"luisy2": "luisy 2", "luisy1": "luisy 1.4.7", "prefect": "Prefect hand-written"}
@@ -65,30 +59,6 @@ def log(msg: str) -> None:
 
 
 # ------------------------------------------------------------------------------ set-up
-def _pip(python: str, *args: str) -> None:
-    cmd = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode:
-        noise = "WARNING: Location"
-        out = "\n".join(line for line in (proc.stdout + proc.stderr).splitlines()
-                        if not line.startswith(noise))
-        raise RuntimeError(f"{shlex.join(cmd)} failed:\n{out[-4000:]}")
-
-
-def ensure_luisy1_venv() -> None:
-    check = ("import luisy.cli, luigi, pipdeptree, grpc, pandas, importlib.metadata as m; "
-             "assert m.version('luisy') == '1.4.7' and int(pandas.__version__[0]) < 3")
-    if os.path.exists(L1_PYTHON):
-        if subprocess.run([L1_PYTHON, "-c", check], capture_output=True).returncode == 0:
-            return
-        log(f"completing {os.path.relpath(L1_VENV, REPO)}")
-    else:
-        log(f"creating {os.path.relpath(L1_VENV, REPO)} (luisy 1.4.7 from PyPI; a few minutes)")
-        subprocess.run([sys.executable, "-m", "venv", L1_VENV], check=True)
-    _pip(L1_PYTHON, *L1_REQUIREMENTS)
-    subprocess.run([L1_PYTHON, "-c", check], check=True)
-
-
 def write_projects() -> dict[str, str]:
     """A fresh copy of the pipelines for each luisy; the 1.x one pip-installed (editable)."""
     srcs = {}
@@ -102,7 +72,7 @@ def write_projects() -> dict[str, str]:
         capture_output=True, text=True, cwd="/").stdout.strip()
     if os.path.realpath(found or "/nonexistent") != os.path.realpath(expected):
         log("installing the benchmark package into the luisy 1.4.7 venv (pip install -e)")
-        _pip(L1_PYTHON, "--no-deps", "-e", os.path.dirname(srcs["luisy1"]))
+        pip_install(L1_PYTHON, "--no-deps", "-e", os.path.dirname(srcs["luisy1"]))
     return srcs
 
 
