@@ -161,7 +161,13 @@ class TestSalesPipeline(LuisyTestCase):
         assert not os.path.exists(user_dir)
         assert bundled_data_digest() == before
 
-    def test_existing_outputs_must_belong_to_the_graph(self):
+    def test_existing_outputs_outside_the_graph_are_ignored_as_in_1x(self):
+        result = self.run_pipeline(report(), existing_outputs=[
+            *raw_outputs(), (RawSales(month="2023-12"), None)])
+        assert result is not None
+
+    def test_existing_outputs_outside_the_graph_can_be_refused(self):
+        self.strict_existing_outputs = True
         with pytest.raises(ValueError, match=r"RawSales\(month=2023-12\) is not part of"):
             self.run_pipeline(report(), existing_outputs=[(RawSales(month="2023-12"), None)])
 
