@@ -173,3 +173,12 @@ def test_hash_update_mode_leaves_one_entry_per_output(working_dir):
         hashes = json.load(fh)
     assert hashes == current
     assert luisy.build(UsesDelivery()).completed == set()
+
+
+def test_external_data_delivered_by_hand_reads_before_any_build(working_dir):
+    from compat_support.l1tasks import Delivered
+
+    assert not Delivered().complete()
+    _delivered(working_dir)
+    assert Delivered().complete()
+    assert Delivered().read()["x"].tolist() == [1, 2]

@@ -31,7 +31,7 @@ from luisy.cache.store import HashStore, HashStores, KeyStore, Record
 from luisy.errors import OutputNotWrittenError
 from luisy.targets.atomic import leftovers, remove_entries
 from luisy.targets.base import Target
-from luisy.tasks.base import Task
+from luisy.tasks.base import ExternalTask, Task
 
 
 def record_of(task: Task, key: TaskKey) -> Record | None:
@@ -121,6 +121,8 @@ class Records:
     and ``write()`` of a task, in a build or by hand."""
 
     def is_current(self, task: Task) -> bool:
+        if isinstance(task, ExternalTask):  # data from outside: there is all it can be
+            return task.output().exists()
         record = record_of(task, current_key(task))
         if record is None:
             return False
