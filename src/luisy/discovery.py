@@ -9,7 +9,7 @@ instance and comparing its output path with the file found: only instances whose
 that file are returned.
 
 A class that names its files itself (``get_file_name()``) is searched as luisy 1.x did, with
-:class:`luisy.helpers.RegexTaskPattern`: the path its methods give on placeholder values is
+:class:`luisy.file_patterns.RegexTaskPattern`: the path its methods give on placeholder values is
 the pattern, checked the same way. Where that path cannot spell every significant parameter,
 the error names the class and the parameter.
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 from luisy.config import current
 from luisy.errors import TaskDefinitionError
-from luisy.helpers import RegexTaskPattern, parse_value, uses_auto_filename
+from luisy.file_patterns import RegexTaskPattern, parse_value, uses_auto_filename
 from luisy.targets.base import CloudTarget
 from luisy.tasks.base import Task, WrapperTask
 
@@ -145,7 +145,7 @@ def related_instances(cls: type[Task], regex_placeholder: str | None = None) -> 
     """Instances of ``cls`` whose outputs exist on disk, found from their file names.
 
     ``auto_filename`` names are parsed; a class's own ``get_file_name()`` is matched as a
-    :class:`~luisy.helpers.RegexTaskPattern` (``regex_placeholder``: what a value may look
+    :class:`~luisy.file_patterns.RegexTaskPattern` (``regex_placeholder``: what a value may look
     like there, luisy 1.x's argument; ``None`` takes any text within a path component).
 
     Raises :class:`~luisy.errors.TaskDefinitionError` when file names of ``cls`` cannot spell

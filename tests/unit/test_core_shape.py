@@ -23,6 +23,7 @@ MODEL = ("luisy.errors", "luisy.naming", "luisy.parameters", "luisy.date_interva
          "luisy.targets")
 ABOVE_MODEL = ("luisy.graph", "luisy.cache", "luisy.planner", "luisy.runner", "luisy.summary",
                "luisy.prefect_flow", "luisy.artifacts", "luisy.visualize", "luisy.discovery",
+               "luisy.file_patterns",
                "luisy.cli", "luisy.testing", "luisy.deployments")
 
 
