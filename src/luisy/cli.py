@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from luisy.config import for_build, use
 from luisy.deployments import importable_from
@@ -24,6 +24,19 @@ from luisy.summary import BuildSummary
 from luisy.tasks.base import Task
 
 __all__ = ["build", "main"]
+
+
+#: settings luisy 1.x's command took as ``--name value`` (``--azure-storage-key`` is 1.x's
+#: spelling of ``azure_account_key``)
+_SETTING_FLAGS = ("requirements_path", "azure_storage_key", "azure_account_name",
+                  "azure_container_name")
+
+
+def parse_args(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
+    """luisy 1.x's ``parse_args``: the command's own options (those set), and the rest
+    (the task and its parameters) unparsed."""
+    args, rest = _parser().parse_known_args(list(argv))
+    return {k: v for k, v in vars(args).items() if v is not None}, rest
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--local-scheduler", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--download", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--upload", action="store_true", help=argparse.SUPPRESS)
+    for name in _SETTING_FLAGS:  # luisy 1.x took every setting as a flag
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, help=argparse.SUPPRESS)
     p.add_argument("--spark-block", help="name of a saved spark-session Prefect block")
     p.add_argument("--show-complete", action="store_true",
                    help="list complete tasks in the plan too")
@@ -169,6 +184,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         "dry_run": args.dry_run, "no_ask": args.no_ask,
         "hash_update_mode": args.hash_update_mode, "download": args.download,
         "upload": args.upload, "spark_block": args.spark_block,
+        **{name: getattr(args, name) for name in _SETTING_FLAGS},
     })
     # modules of the current dir import, as with ``python -m``, for this command only
     with use(settings), importable_from(os.getcwd()):
@@ -233,4 +249,4 @@ def run() -> None:
     sys.exit(code)
 
 
-__all__ += ["Decision", "load_task", "luisy_run"]
+__all__ += ["Decision", "load_task", "luisy_run", "parse_args"]

@@ -213,6 +213,11 @@ def use(settings: Settings) -> Iterator[Settings]:
         _CURRENT.reset(token)
 
 
+def pass_args(args: Mapping[str, Any]) -> None:
+    """luisy 1.x: ``Config().update(args)``."""
+    Config().update(args)
+
+
 def set_working_dir(path: str | os.PathLike) -> None:
     Config().set_param("working_dir", os.fspath(path))
 

@@ -123,6 +123,9 @@ def execute_plan(
 ) -> BuildSummary:
     """Carry out a plan made by :func:`~luisy.planner.make_plan` (the CLI shows it first)."""
     settings = current()
+    if settings.get_param("download") or settings.get_param("upload"):
+        logger.warning("luisy: download/upload (cloud sync) are not available in this "
+                       "version; every output is built locally")
     summary, must_run = prepare(
         plan,
         settings.get_param("dry_run") if dry_run is None else dry_run,

@@ -182,3 +182,34 @@ def test_external_data_delivered_by_hand_reads_before_any_build(working_dir):
     _delivered(working_dir)
     assert Delivered().complete()
     assert Delivered().read()["x"].tolist() == [1, 2]
+
+
+def test_1x_command_line_helpers_and_setting_flags(working_dir, monkeypatch, capsys):
+    from luisy import cli, config
+
+    options, rest = cli.parse_args(["--module", "m", "Task", "--a", "1",
+                                    "--azure-storage-key=abc", "--no-ask"])
+    assert options["azure_storage_key"] == "abc" and options["no_ask"] is True
+    assert rest == ["--a", "1"]
+    config.pass_args({"no_ask": True})
+    assert luisy.Config().get_param("no_ask") is True
+    monkeypatch.syspath_prepend(HERE)
+    code = cli.main(["--module", "compat_support.l1tasks", "ToyTask", "--a", "3",
+                     "--working-dir", str(working_dir), "--dry-run",
+                     "--azure-storage-key=abc", "--requirements-path", "req.txt"])
+    assert code == 0, capsys.readouterr()
+
+
+def test_clear_instance_cache_as_luigi_had_it():
+    first = ToyTask(a=5)
+    assert ToyTask(a=5) is first
+    ToyTask.clear_instance_cache()
+    assert ToyTask(a=5) is not first and ToyTask(a=5) == first
+
+
+def test_cloud_sync_asked_for_is_one_clear_line(working_dir, caplog):
+    with caplog.at_level("WARNING", logger="luisy"):
+        assert luisy.build(WritesItsOwnFile(a=9), download=True).ok
+    assert [r.getMessage() for r in caplog.records if "cloud sync" in r.getMessage()] == [
+        "luisy: download/upload (cloud sync) are not available in this version; every "
+        "output is built locally"]

@@ -8,6 +8,7 @@ import pytest
 from sparktest_tasks import BigOnes, Doubled, Numbers
 
 import luisy
+from luisy import Config
 from luisy.errors import TargetError
 from luisy.targets.azure import AzureBlobStorageTarget
 from luisy.targets.delta import DeltaTableTarget
@@ -25,6 +26,14 @@ def test_spark_task_reads_pandas_as_spark_and_writes_parquet_folders_with_spark(
     assert isinstance(doubled, pd.DataFrame)
     assert sorted(doubled["y"]) == [0, 2, 4, 6]
     assert pd.read_csv(BigOnes().output().path).to_dict("list") == {"x": [2, 3], "y": [4, 6]}
+
+
+def test_a_spark_context_in_config_stands_for_its_session_as_in_1x(on_classic):
+    Config().set_param("spark", on_classic.sparkContext)  # luisy 1.x's tutorial did this
+    assert Doubled().spark is on_classic
+    for task in (Numbers(), Doubled()):
+        task.run()
+    assert sorted(Doubled().output().read()["y"]) == [0, 2, 4, 6]
 
 
 def test_spark_frames_become_pandas_only_for_files_pandas_writes(tmp_path):

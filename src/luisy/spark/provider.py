@@ -33,7 +33,7 @@ def get_spark() -> SparkSession:
     settings = current()
     configured = settings.get_param("spark")
     if configured is not None:
-        return configured
+        return _as_session(configured)
     user_session = active_session()
     if user_session is not None:
         return user_session
@@ -41,6 +41,16 @@ def get_spark() -> SparkSession:
     if block_name:
         return block_session(block_name)
     return embedded_session()
+
+
+def _as_session(configured: Any) -> SparkSession:
+    """The configured session; a classic ``SparkContext`` set there (luisy 1.x's tutorial
+    did) stands for the session on it, as 1.x took it."""
+    if type(configured).__name__ == "SparkContext" and hasattr(configured, "_jsc"):
+        from pyspark.sql import SparkSession
+
+        return SparkSession.builder.getOrCreate()
+    return configured
 
 
 def block_session(name: str) -> SparkSession:

@@ -83,6 +83,12 @@ class TaskMeta(type):
             return inst
         return cls._create(values)
 
+    def clear_instance_cache(cls) -> None:
+        """Forget the instances made so far (luigi's, which luisy 1.x tests call between
+        runs); later calls make new ones."""
+        with cls._cache_lock:
+            cls._instance_cache.clear()
+
     def _create(cls, values: dict[str, Any]) -> Task:
         inst = cls.__new__(cls)
         inst._set_params(values)
