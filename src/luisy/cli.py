@@ -33,9 +33,14 @@ _SETTING_FLAGS = ("requirements_path", "azure_storage_key", "azure_account_name"
 
 
 def parse_args(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
-    """luisy 1.x's ``parse_args``: the command's own options (those set), and the rest
-    (the task and its parameters) unparsed."""
-    args, rest = _parser().parse_known_args(list(argv))
+    """luisy 1.x's ``parse_args``: the settings given as flags (switches always, values when
+    given), and the rest of ``argv`` (module, task, its parameters) unparsed."""
+    p = argparse.ArgumentParser(prog="luisy", add_help=False, allow_abbrev=False)
+    for flag in ("download", "upload", "dry_run", "no_ask", "hash_update_mode"):
+        p.add_argument(f"--{flag.replace('_', '-')}", dest=flag, action="store_true")
+    for name in ("working_dir", *_SETTING_FLAGS):
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name)
+    args, rest = p.parse_known_args(list(argv))
     return {k: v for k, v in vars(args).items() if v is not None}, rest
 
 

@@ -102,7 +102,8 @@ class _Params:
         wd = self._params["working_dir"]
         if not wd:
             raise ConfigError(
-                "No working dir set: use Config().set_param('working_dir', DIR), "
+                "Parameter 'working_dir' not set (no working dir): use "
+                "Config().set_param('working_dir', DIR), "
                 "luisy.set_working_dir(DIR), --working-dir DIR or the WORKING_DIR env variable"
             )
         return str(wd)

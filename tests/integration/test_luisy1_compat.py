@@ -187,10 +187,11 @@ def test_external_data_delivered_by_hand_reads_before_any_build(working_dir):
 def test_1x_command_line_helpers_and_setting_flags(working_dir, monkeypatch, capsys):
     from luisy import cli, config
 
-    options, rest = cli.parse_args(["--module", "m", "Task", "--a", "1",
+    options, rest = cli.parse_args(["luisy", "--module", "m", "Task", "--a", "1",
                                     "--azure-storage-key=abc", "--no-ask"])
-    assert options["azure_storage_key"] == "abc" and options["no_ask"] is True
-    assert rest == ["--a", "1"]
+    assert options == {"download": False, "upload": False, "dry_run": False, "no_ask": True,
+                       "hash_update_mode": False, "azure_storage_key": "abc"}
+    assert rest == ["luisy", "--module", "m", "Task", "--a", "1"]
     config.pass_args({"no_ask": True})
     assert luisy.Config().get_param("no_ask") is True
     monkeypatch.syspath_prepend(HERE)
