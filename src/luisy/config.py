@@ -214,6 +214,11 @@ def use(settings: Settings) -> Iterator[Settings]:
         _CURRENT.reset(token)
 
 
+def default_settings() -> dict[str, Any]:
+    """Every setting luisy knows, at its default (the environment not read)."""
+    return dict(_DEFAULTS)
+
+
 def pass_args(args: Mapping[str, Any]) -> None:
     """luisy 1.x: ``Config().update(args)``."""
     Config().update(args)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from luisy.config import _DEFAULTS, Config, for_build, use
+from luisy.config import Config, default_settings, for_build, use
 from luisy.graph import build_graph
 from luisy.planner import make_plan
 from luisy.runner import execute_plan
@@ -37,7 +37,8 @@ def create_testing_config(working_dir: str | os.PathLike, storage_key: str = "",
     embedded Spark engine (see its docstring). Keywords go to ``Config().update`` as they
     are: a name luisy does not know is stored with a warning, as ``Config()`` does.
     """
-    params: dict[str, Any] = {k: v for k, v in _DEFAULTS.items() if v is not None}
+    params: dict[str, Any] = {k: v for k, v in default_settings().items()
+                              if v is not None}
     params.update({
         "working_dir": os.fspath(working_dir),
         "azure_account_key": storage_key,
