@@ -2,15 +2,20 @@
 
 No Databricks workspace is reachable from here, so the client talks to a local pysail Spark
 Connect server through ``DatabricksSession.builder.remote("sc://127.0.0.1:PORT")``, and the
-host/token/cluster path is shown failing fast against a closed port on 127.0.0.1.
+host/token/cluster path is shown failing fast against fake hosts on 127.0.0.1: a closed port,
+a TCP server that accepts and never answers, and an HTTP server that answers every request
+with 503. However a host misbehaves, the whole connect ends within its limit (plus a little).
 """
 from __future__ import annotations
 
+import http.server
 import logging
 import os
 import pickle
+import re
 import socket
 import sys
+import threading
 import time
 
 import pytest
@@ -18,6 +23,7 @@ from pysail.spark import SparkConnectServer
 
 from luisy import Config
 from luisy.spark import SparkSessionError, describe_session, get_spark
+from luisy.spark import session as spark_session
 from luisy.spark.block import SparkSessionBlock
 from luisy.targets.delta import DeltaTableTarget
 
@@ -50,10 +56,91 @@ def dbc_spark(endpoint):
     session.stop()  # before the server: the client would retry a server that is gone
 
 
+LIMIT = 3.0
+#: what a connect may take beyond its limit (closing what was made, building the error)
+GRACE = 2.0
+COMPUTES = [pytest.param({"cluster_id": "0123-456789-abcdefgh"}, id="cluster"),
+            pytest.param({"serverless": True}, id="serverless")]
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent_port():
+    """A TCP server on 127.0.0.1 that accepts every connection and never sends a byte."""
+    server = socket.create_server(("127.0.0.1", 0), backlog=64)
+    server.settimeout(0.1)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    for sock in [*accepted, server]:
+        sock.close()
+
+
+def http_503_server(retry_after: str | None) -> http.server.ThreadingHTTPServer:
+    """An HTTP server on 127.0.0.1 answering every request with 503 (and ``Retry-After``)."""
+
+    class Unavailable(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            self.send_response(503)
+            if retry_after is not None:
+                self.send_header("Retry-After", retry_after)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = do_HEAD = _answer
+
+        def log_message(self, format: str, *args: object) -> None:  # quiet
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return server
+
+
+@pytest.fixture(params=[None, "30"], ids=["503", "503-retry-after-30"])
+def unavailable_port(request):
+    server = http_503_server(request.param)
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def connect_fails(block: SparkSessionBlock, caplog, capfd) -> tuple[str, float]:
+    """``block.get_session()``'s error message and how long it took, checked for what every
+    failed connect must show: within the limit, its real time, never the token."""
+    caplog.set_level(logging.DEBUG)
+    started = time.monotonic()
+    with pytest.raises(SparkSessionError) as info:
+        block.get_session()
+    elapsed = time.monotonic() - started
+    message = str(info.value)
+    limit = block.connect_timeout_seconds
+    assert elapsed <= limit + GRACE, f"took {elapsed:.1f}s: {message}"
+    stated = re.search(rf" after (\d+\.\d)s \(limit {limit:g}s\): ", message)
+    assert stated, message
+    assert abs(float(stated.group(1)) - elapsed) < 0.5, (elapsed, message)
+    assert info.value.__suppress_context__
+    out, err = capfd.readouterr()
+    assert SECRET not in message + caplog.text + out + err
+    return message, elapsed
 
 
 def test_databricks_session_from_the_block(dbc_spark, endpoint):
@@ -107,3 +194,63 @@ def test_unreachable_host_fails_fast_naming_the_host_not_the_token(compute, capl
     assert info.value.__suppress_context__
     out, err = capfd.readouterr()
     assert SECRET not in message + caplog.text + out + err
+
+
+@pytest.mark.parametrize("compute", COMPUTES)
+def test_a_host_that_never_answers_fails_within_the_limit(compute, silent_port, caplog, capfd):
+    host = f"https://127.0.0.1:{silent_port}"
+    block = SparkSessionBlock(mode="databricks", host=host, token=SECRET,
+                              connect_timeout_seconds=LIMIT, **compute)
+    message, elapsed = connect_fails(block, caplog, capfd)
+    assert message.startswith(f"cannot connect to databricks at {host} (")
+    assert "Read timed out" in message  # the SDK's first request: host metadata, over TLS
+    assert elapsed >= LIMIT - 0.5  # it did wait for an answer, for as long as it could
+
+
+@pytest.mark.parametrize("compute", COMPUTES)
+def test_a_host_answering_503_fails_within_the_limit(compute, unavailable_port, caplog,
+                                                      capfd):
+    # plain HTTP: the SDK's requests then get the 503s (gRPC, for serverless, fails on TLS)
+    host = f"http://127.0.0.1:{unavailable_port}"
+    block = SparkSessionBlock(mode="databricks", host=host, token=SECRET,
+                              connect_timeout_seconds=LIMIT, **compute)
+    message, elapsed = connect_fails(block, caplog, capfd)
+    assert message.startswith(f"cannot connect to databricks at {host} (")
+    if "cluster_id" in compute:
+        assert "/api/2.1/clusters/get" in message and "HTTP 503" in message
+    if "Retry-After" in message:  # 30 s cannot be waited for: given up at once, not at 3 s
+        assert elapsed < LIMIT
+
+
+@pytest.mark.parametrize("token", [SECRET, None], ids=["tls-token", "plaintext"])
+def test_a_connect_url_that_never_answers_fails_within_the_limit(token, silent_port, caplog,
+                                                                  capfd):
+    url = f"sc://127.0.0.1:{silent_port}"
+    block = SparkSessionBlock(mode="databricks", url=url, token=token,
+                              connect_timeout_seconds=LIMIT)
+    message, elapsed = connect_fails(block, caplog, capfd)
+    assert message.startswith(f"cannot connect to databricks at {url} after ")
+    assert "Deadline Exceeded" in message
+    assert elapsed >= LIMIT - 0.5
+
+
+@pytest.fixture
+def own_endpoint():
+    """A pysail server of the test's own: a session made on the module's ``endpoint`` could
+    be one of databricks-connect's cached (luisy-made) sessions."""
+    server = SparkConnectServer()
+    server.start()
+    yield f"sc://127.0.0.1:{server.listening_address[1]}"
+    server.stop()
+
+
+def test_a_databricks_session_the_user_made_is_described_as_databricks(own_endpoint):
+    from databricks.connect import DatabricksSession
+
+    session = DatabricksSession.builder.remote(own_endpoint).getOrCreate()
+    try:
+        assert session not in spark_session._INFO  # the user's: luisy has no record of it
+        assert describe_session(session) == f"databricks at {own_endpoint}"
+        assert session.sql("SELECT 1 AS one").collect()[0].one == 1
+    finally:
+        session.stop()  # before the server: the client would retry a server that is gone
