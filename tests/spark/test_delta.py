@@ -18,9 +18,16 @@ def frame(df) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize(("part", "value"), [
+    # unquoted, a hyphen or a leading digit is refused: back-quoting says it is one name
     ("catalog", "my-catalog"), ("schema", "1schema"), ("table name", "t; DROP TABLE x"),
     ("table name", "a.b"), ("schema", "s`"), ("catalog", ""), ("table name", None),
     ("schema", "../../etc"), ("table name", "tä"),
+    # back-quoted, only ASCII letters, digits, '_' and '-': nothing SQL or a path could read
+    ("catalog", "`a`b`"), ("catalog", "`a``b`"), ("schema", "`../etc`"), ("schema", "`..`"),
+    ("table name", "`a/b`"), ("table name", "`a.b`"), ("table name", "`a b`"),
+    ("catalog", "`a\x00`"), ("catalog", "``"), ("catalog", "`"), ("schema", "`dev-schema"),
+    ("table name", "`tä`"), ("table name", "`t'; DROP TABLE x; --`"), ("schema", "`a\\b`"),
+    ("catalog", "`" + "x" * 256 + "`"),
 ])
 def test_identifiers_must_be_plain(part, value):
     kwargs = {"catalog": "c", "schema": "s", "table_name": "t"}
@@ -103,3 +110,53 @@ def test_classic_spark_without_that_catalog_names_the_fix(on_classic):
     Config().set_param("delta_storage", "catalog")
     with pytest.raises(TargetError, match=r"no catalog of that name.*delta_storage"):
         DeltaTableTarget(catalog="c", schema="s", table_name="t").exists()
+
+
+def test_unity_catalog_names_are_back_quoted_and_kept_bare(working_dir):
+    target = DeltaTableTarget(outdir=str(working_dir), catalog="`my-catalog`",
+                              schema="`dev-schema`", table_name="`2024_sales`")
+    assert (target.catalog, target.schema, target.table_name) == (
+        "my-catalog", "dev-schema", "2024_sales")
+    assert target.table_uri == "`my-catalog`.`dev-schema`.`2024_sales`"  # as written (1.x)
+    assert target.path == os.path.join(str(working_dir),
+                                       "`my-catalog`.`dev-schema`.`2024_sales`.DeltaTable")
+    root = os.path.join(str(working_dir), ".luisy-delta")
+    assert target.table_path() == os.path.join(root, "my-catalog", "dev-schema", "2024_sales")
+    # plain names are unchanged
+    plain = DeltaTableTarget(catalog="c_1", schema="_s", table_name="T")
+    assert (plain.catalog, plain.schema, plain.table_name, plain.table_uri) == (
+        "c_1", "_s", "T", "c_1._s.T")
+
+
+@pytest.mark.parametrize("storage", ["path", "catalog"])
+def test_unity_catalog_names_are_real_tables(on_embedded, working_dir, storage):
+    Config().set_param("delta_storage", storage)
+    target = DeltaTableTarget(catalog="`my-catalog`", schema="`dev-schema`", table_name="t")
+    target.remove()
+    assert not target.exists()
+    target.write(pd.DataFrame({"a": [1, 2]}))
+    assert target.exists()
+    assert frame(target.read())["a"].tolist() == [1, 2]
+    folder = working_dir / ".luisy-delta" / "my-catalog" / "dev-schema" / "t"
+    assert folder.is_dir() == (storage == "path")
+    if storage == "catalog":  # the catalog has the bare names, back-quoted by luisy
+        assert on_embedded.catalog.tableExists("`my-catalog`.`dev-schema`.`t`")
+    target.remove()
+    assert not target.exists()
+
+
+def test_an_empty_delta_log_is_not_a_table(on_embedded, working_dir):
+    target = DeltaTableTarget(catalog="c", schema="s", table_name="half")
+    log = working_dir / ".luisy-delta" / "c" / "s" / "half" / "_delta_log"
+    log.mkdir(parents=True)
+    assert not target.exists()  # a writer died before its first commit
+    (log / "00000000000000000000.crc").write_text("{}")
+    (log / "_commit_0.json.tmp").write_text("{}")
+    assert not target.exists()  # no commit among them
+    with pytest.raises(TargetError, match=r"c\.s\.half: the table does not exist"):
+        target.read()
+
+    target.write(pd.DataFrame({"a": [1]}))  # the folder is taken over by the first commit
+    assert target.exists()
+    assert any(name.endswith(".json") and name[:20].isdigit() for name in os.listdir(log))
+    assert frame(target.read())["a"].tolist() == [1]

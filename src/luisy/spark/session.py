@@ -230,19 +230,39 @@ def session_info(session: Any) -> SessionInfo:
     info = _INFO.get(session)
     if info is not None:
         return info
-    client = getattr(session, "client", None)
-    if client is not None and hasattr(client, "_builder"):  # Spark Connect
-        builder = client._builder
+    if is_connect_session(session):
+        builder = session.client._builder
         endpoint = getattr(builder, "endpoint", None) or getattr(builder, "host", "?")
-        if type(builder).__name__.startswith("Databricks"):
+        if type(builder).__name__.startswith("Databricks"):  # made from host (+ cluster)
             url = getattr(builder, "url", None)
             return SessionInfo("databricks", url.geturl() if url is not None else endpoint)
+        from importlib.util import find_spec
+
+        # DatabricksSession.builder.remote("sc://...") builds a plain channel. databricks-connect
+        # ships its own pyspark (no other can share its venv), the one with this module: with
+        # it every Connect session is a Databricks Connect client. Not url.geturl() here: a
+        # plain channel's url may hold the token.
+        if find_spec("pyspark.dbconnect_version") is not None:
+            return SessionInfo("databricks", f"sc://{endpoint}")
         return SessionInfo("spark connect", f"sc://{endpoint}")
     try:
         master = session.sparkContext.master
     except Exception:
         master = "?"
     return SessionInfo(f"classic Spark {getattr(session, 'version', '')}".strip(), master)
+
+
+def is_connect_session(session: Any) -> bool:
+    """Whether ``session`` is a Spark Connect client (Databricks Connect's included).
+
+    Asked by type: on a classic session even ``session.client`` raises
+    ``[ONLY_SUPPORTED_WITH_SPARK_CONNECT]`` rather than being absent.
+    """
+    try:
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+    except ImportError:  # pyspark without the [connect] extra: no Connect session exists
+        return False
+    return isinstance(session, ConnectSession)
 
 
 def describe_session(session: Any) -> str:
