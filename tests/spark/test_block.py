@@ -13,7 +13,7 @@ from sparktest_util import run_python
 from luisy import Config
 from luisy.spark import SparkSessionError, describe_session, get_spark
 from luisy.spark.block import SparkSessionBlock
-from luisy.spark.session import active_session, session_info
+from luisy.spark.session import active_session, classic_builder, session_info
 
 SECRET = "dapi0123456789SECRETabcdef"
 
@@ -128,3 +128,40 @@ def test_saved_block_loads_by_slug_in_a_new_process(embedded_spark):
     assert lines[1] == f"spark connect at {url} 7"
     assert lines[2].startswith("True SparkSessionBlock(")
     assert SECRET not in out
+
+
+def test_local_mode_with_delta_carries_the_delta_extension_and_catalog():
+    conf = {"spark.ui.enabled": "false"}
+    options = classic_builder("local[1]", "luisy-tests", conf, delta=True)._options
+    assert options["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert options["spark.sql.catalog.spark_catalog"] == (
+        "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+    import pyspark
+
+    spark_minor = ".".join(pyspark.__version__.split(".")[:2])
+    assert options["spark.jars.packages"].startswith(f"io.delta:delta-spark_{spark_minor}_")
+    # jars given by hand: nothing to download
+    given = classic_builder("local[1]", "t", {"spark.jars": "/jars/delta.jar"}, delta=True)
+    assert "spark.jars.packages" not in given._options
+    assert "spark.jars.packages" not in classic_builder("local[1]", "t", conf)._options
+
+
+def test_local_mode_with_delta_whose_jars_cannot_be_had_is_one_clear_error():
+    # Maven: a closed port on this machine, so the result is the same with or without network
+    out = run_python(
+        "import socket\n"
+        "from luisy.spark import SparkSessionError\n"
+        "from luisy.spark.block import SparkSessionBlock\n"
+        "s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close()\n"
+        "block = SparkSessionBlock(mode='local', master='local[1]', delta=True, conf={\n"
+        "    'spark.jars.repositories': f'http://127.0.0.1:{port}/maven',\n"
+        "    'spark.jars.ivy': __import__('tempfile').mkdtemp(),\n"
+        "    'spark.ui.enabled': 'false'})\n"
+        "try:\n"
+        "    block.get_session()\n"
+        "except SparkSessionError as exc:\n"
+        "    print('ERROR', exc)\n", timeout=300)
+    message = out.strip().splitlines()[-1]
+    assert message.startswith("ERROR classic Spark with Delta Lake did not start: the JVM "
+                              "exited, as it does when the Delta jars (io.delta:delta-spark_")
+    assert "configure_spark_with_delta_pip" in message and "spark.jars" in message

@@ -101,8 +101,11 @@ def test_classic_spark_without_delta_jars_says_how_to_fix_it(on_classic):
     with pytest.raises(TargetError) as info:
         target.write(pd.DataFrame({"a": [1]}))
     message = str(info.value)
-    assert message.startswith("cannot write c.s.t: Delta Lake is not available")
-    assert "delta-spark" in message and "embedded engine" in message
+    assert message.startswith("cannot write c.s.t: Delta Lake is not in this classic Spark "
+                              "session. Fix: pip install 'luisy[delta]' (delta-spark)")
+    assert "configure_spark_with_delta_pip" in message
+    assert "SparkSessionBlock(mode='local', delta=True)" in message
+    assert "here" not in message.replace("there", "")  # nothing about the machine luisy runs on
     assert "\tat org.apache" not in message  # no JVM stack trace
 
 

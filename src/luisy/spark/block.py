@@ -63,6 +63,8 @@ class SparkSessionBlock(Block):
     master: str = Field(default="local[*]", description="Classic Spark master (mode local).")
     app_name: str = Field(default="luisy", description="Spark application name.")
     conf: dict[str, str] = Field(default_factory=dict, description="Spark configuration.")
+    delta: bool = Field(default=False, description="Mode local: configure the session for "
+                        "Delta Lake with delta-spark (pip install 'luisy[delta]').")
     url: str | None = Field(default=None, description="sc://host:port (connect, databricks); "
                             "put the token in 'token', not in the URL.")
     host: str | None = Field(default=None, description="Databricks workspace URL.")
@@ -150,7 +152,7 @@ class SparkSessionBlock(Block):
         return SparkSessionError(f"cannot connect to {engine} at {endpoint} {spent}: {cause}")
 
     def _local_session(self) -> SparkSession:
-        session = classic_session(self.master, self.app_name, self.conf)
+        session = classic_session(self.master, self.app_name, self.conf, delta=self.delta)
         return register_session(session, f"classic Spark {session.version}", self.master,
                                 path_tables=self.delta_storage == "path")
 

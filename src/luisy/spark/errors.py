@@ -59,13 +59,24 @@ def is_delta_missing(exc: BaseException) -> bool:
         "Failed to find data source: delta" in text)
 
 
-DELTA_MISSING_HINT = (
-    "Delta Lake is not available in this Spark session (classic Spark needs the delta-spark "
-    "jars, and they cannot be downloaded here). Fix: pip install delta-spark and build the "
-    "session with delta.configure_spark_with_delta_pip(builder) (needs Maven access), or put "
-    "the delta-spark and delta-storage jars on spark.jars with "
-    "spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension and "
-    "spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog; or use "
-    "luisy's embedded engine (leave Config 'spark' and 'spark_block' unset), which has Delta "
-    "built in."
-)
+_DELTA_PACKAGE = "io.delta:delta-spark_<scala>:<version>"
+_DELTA_CONF_FLAGS = ("spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension and "
+                     "spark.sql.catalog.spark_catalog="
+                     "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+
+
+def delta_missing_hint(kind: str) -> str:
+    """How to get Delta Lake into an engine of ``kind`` (see ``session.engine_kind``)."""
+    if kind == "classic":
+        return ("Delta Lake is not in this classic Spark session. Fix: pip install "
+                "'luisy[delta]' (delta-spark) and build the session with "
+                "delta.configure_spark_with_delta_pip(builder) and " + _DELTA_CONF_FLAGS
+                + ", or let luisy start it: SparkSessionBlock(mode='local', delta=True); "
+                "without Maven access put the delta-spark and delta-storage jars on "
+                "spark.jars instead.")
+    if kind == "connect":
+        return ("the Spark Connect server has no Delta Lake; a client cannot add it. Fix: "
+                f"start the server with the Delta package (--packages {_DELTA_PACKAGE}) and "
+                f"--conf {_DELTA_CONF_FLAGS}, or use an engine with Delta built in "
+                "(pysail, Databricks).")
+    return "this Spark engine has no Delta Lake data source."

@@ -210,14 +210,15 @@ def _table_lock(key: str) -> Any:
 def _retrying(action: Callable[[], R]) -> R:
     """``action()`` again, after a pause, when its commit lost against another writer of the
     table; only for actions that may be repeated (replaceWhere, MERGE, DELETE)."""
-    for attempt in range(_RETRIES):
+    attempt = 0
+    while True:
         try:
             return action()
         except Exception as exc:
-            if attempt == _RETRIES - 1 or not _has_marker(exc, _CONFLICT_MARKERS):
+            attempt += 1
+            if attempt == _RETRIES or not _has_marker(exc, _CONFLICT_MARKERS):
                 raise
-            time.sleep(0.1 * 2 ** attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
+            time.sleep(0.1 * 2 ** (attempt - 1))
 
 
 class _PathTable:
@@ -264,6 +265,21 @@ class _PathTable:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
+def _delta_hint_if_missing(spark: SparkSession) -> str:
+    """The way to add Delta Lake, for a classic or Connect session without its extension."""
+    from luisy.spark.errors import delta_missing_hint
+    from luisy.spark.session import engine_kind
+
+    kind = engine_kind(spark)
+    if kind not in ("classic", "connect"):
+        return ""
+    try:
+        extensions = spark.conf.get("spark.sql.extensions", "") or ""
+    except Exception:  # an engine that does not answer conf requests: say nothing more
+        return ""
+    return "" if "delta" in extensions.lower() else f"; and {delta_missing_hint(kind)}"
+
+
 class _CatalogTable:
     """A table in the engine's catalog; names are validated and back-quoted."""
 
@@ -280,7 +296,8 @@ class _CatalogTable:
                 raise TargetError(
                     f"{self.sql_name}: this Spark session has no catalog of that name; "
                     "configure one (spark.sql.catalog.<name>), or keep Delta tables as folders "
-                    "with Config().set_param('delta_storage', 'path')") from None
+                    "with Config().set_param('delta_storage', 'path')"
+                    f"{_delta_hint_if_missing(spark)}") from None
             if _not_found(exc):  # catalog or schema missing: so is the table
                 return False
             raise

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from luisy.errors import TargetError, WrongTypeError
-from luisy.spark.errors import DELTA_MISSING_HINT, is_delta_missing, short_message
+from luisy.spark.errors import delta_missing_hint, is_delta_missing, short_message
 from luisy.targets.base import CloudTarget, is_spark_frame
 
 if TYPE_CHECKING:
@@ -38,5 +38,8 @@ class SparkTarget(CloudTarget):
     def spark_error(self, action: str, exc: BaseException) -> TargetError:
         """One line naming this target; the fix when the engine lacks Delta Lake."""
         if is_delta_missing(exc):
-            return TargetError(f"cannot {action} {self.location}: {DELTA_MISSING_HINT}")
+            from luisy.spark.session import engine_kind
+
+            hint = delta_missing_hint(engine_kind(self.spark))
+            return TargetError(f"cannot {action} {self.location}: {hint}")
         return TargetError(f"cannot {action} {self.location}: {short_message(exc)}")
