@@ -51,6 +51,7 @@ _provide(
     related_instances=_discovery.related_instances,
     spark_session=_spark_provider.get_spark,
     describe_session=_spark_session.describe_session,
+    shares_files=_spark_session.shares_files,
 )
 
 _LAZY = {

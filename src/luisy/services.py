@@ -37,6 +37,8 @@ class Services:
     #: the Spark session for SparkTasks and ``Config().spark`` (the Spark provider)
     spark_session: Callable[[], Any] | None = None
     describe_session: Callable[[Any], str] | None = None
+    #: whether a session's engine sees a folder of this machine (Spark-written folders)
+    shares_files: Callable[[Any, str], bool] | None = None
 
     def need(self, name: str) -> Any:
         found = getattr(self, name)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from luisy.config import current
 from luisy.errors import UsageError
-from luisy.spark.errors import SparkSessionError, short_message
+from luisy.spark.errors import SparkSessionError, delta_missing_hint, short_message
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -117,19 +117,52 @@ def active_session() -> SparkSession | None:
     return None
 
 
-def classic_session(master: str = "local[*]", app_name: str = "luisy",
-                    conf: dict[str, str] | None = None) -> SparkSession:
-    """A classic (JVM) session, also after a Spark Connect session switched pyspark to Connect
-    mode (the builder would otherwise start a local Connect server instead)."""
+#: what makes a classic session a Delta Lake session (delta-spark's documented setup)
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+
+def classic_builder(master: str = "local[*]", app_name: str = "luisy",
+                    conf: dict[str, str] | None = None, delta: bool = False) -> Any:
+    """The builder of a classic session; with ``delta`` it carries Delta Lake's extension and
+    catalog, and its jars through delta-spark's ``configure_spark_with_delta_pip`` unless
+    ``conf`` already puts jars on ``spark.jars``/``spark.jars.packages``."""
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master(master).appName(app_name)
-    for key, value in (conf or {}).items():
+    settings = {**DELTA_CONF, **(conf or {})} if delta else dict(conf or {})
+    for key, value in settings.items():
         builder = builder.config(key, value)
+    if delta and not {"spark.jars", "spark.jars.packages"} & settings.keys():
+        try:
+            from delta import configure_spark_with_delta_pip
+        except ImportError:
+            raise SparkSessionError(
+                "A classic Spark session with Delta Lake needs delta-spark: pip install "
+                "'luisy[delta]', or put the Delta jars on spark.jars") from None
+        builder = configure_spark_with_delta_pip(builder)
+    return builder
+
+
+def classic_session(master: str = "local[*]", app_name: str = "luisy",
+                    conf: dict[str, str] | None = None, delta: bool = False) -> SparkSession:
+    """A classic (JVM) session, also after a Spark Connect session switched pyspark to Connect
+    mode (the builder would otherwise start a local Connect server instead)."""
+    builder = classic_builder(master, app_name, conf, delta)
     with _LOCK:
         connect_mode = os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
         try:
             session = builder.getOrCreate()
+        except Exception as exc:
+            if delta and "JAVA_GATEWAY_EXITED" in str(exc):
+                packages = builder._options.get("spark.jars.packages", "spark.jars")
+                raise SparkSessionError(
+                    f"classic Spark with Delta Lake did not start: the JVM exited, as it does "
+                    f"when the Delta jars ({packages}) cannot be resolved (its output above "
+                    f"says why). {delta_missing_hint('classic')}") from None
+            raise
         finally:
             if connect_mode is not None:
                 os.environ["SPARK_CONNECT_MODE_ENABLED"] = connect_mode
@@ -265,10 +298,61 @@ def is_connect_session(session: Any) -> bool:
     return isinstance(session, ConnectSession)
 
 
+def engine_kind(session: Any) -> str:
+    """``embedded``, ``databricks``, ``connect`` or ``classic``: what fixes and errors fit."""
+    engine = session_info(session).engine
+    if engine == EMBEDDED_ENGINE:
+        return "embedded"
+    if engine.startswith("databricks"):
+        return "databricks"
+    return "connect" if is_connect_session(session) else "classic"
+
+
 def describe_session(session: Any) -> str:
     """``"<engine> at <endpoint>"`` for logs; never contains a token."""
     info = session_info(session)
     return f"{info.engine} at {info.endpoint}"
+
+
+_SHARES: weakref.WeakKeyDictionary[Any, dict[str, bool]] = weakref.WeakKeyDictionary()
+
+
+def shares_files(session: Any, folder: str) -> bool:
+    """Whether the engine behind ``session`` sees this machine's ``folder`` as it is.
+
+    A folder Spark writes (parquet parts) lands on the engine's file system: right here for a
+    classic local session or the embedded engine, somewhere else for a remote Connect server
+    or Databricks, whatever its endpoint's name suggests. So luisy asks the engine once per
+    session and folder: it must read back a file with a random token written here.
+    """
+    info = _INFO.get(session)
+    if info is not None and info.engine == EMBEDDED_ENGINE:
+        return True
+    if not is_connect_session(session) and session_info(session).endpoint.startswith("local"):
+        return True  # classic Spark in local mode: driver and executors are this process
+    folder = os.path.abspath(folder)
+    known = _SHARES.setdefault(session, {})
+    if folder not in known:
+        known[folder] = _reads_back(session, folder)
+    return known[folder]
+
+
+def _reads_back(session: Any, folder: str) -> bool:
+    import uuid
+
+    os.makedirs(folder, exist_ok=True)
+    token = uuid.uuid4().hex
+    probe = os.path.join(folder, f".luisy-probe-{token}.txt")
+    with open(probe, "w") as fh:
+        fh.write(token)
+    try:
+        rows = session.read.text(probe).collect()
+    except Exception:  # the engine has no such file: it does not see this folder
+        logger.debug("the Spark engine cannot read %s", probe, exc_info=True)
+        return False
+    finally:
+        os.remove(probe)
+    return [row[0] for row in rows] == [token]
 
 
 def uses_path_tables(session: Any) -> bool:

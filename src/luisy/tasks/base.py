@@ -27,7 +27,7 @@ from luisy.naming import file_ending_stripped, string_repr
 from luisy.parameters import Parameter, from_luigi, is_luigi_parameter
 from luisy.services import provided
 from luisy.targets.base import Target, is_spark_frame
-from luisy.targets.local import PickleTarget
+from luisy.targets.local import LocalTarget, PickleTarget
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -475,9 +475,26 @@ class SparkTask(Task):
         return data
 
     def write(self, obj: Any) -> None:
-        if is_spark_frame(obj) and not self.output().accepts_spark_frames:
-            obj = obj.toPandas()
+        if is_spark_frame(obj) and not self._engine_writes(self.output()):
+            obj = obj.toPandas()  # over Arrow
+            # Apache Spark's Connect server puts PlanMetrics objects into attrs: a local file
+            # holds plain pandas data, whatever the engine (they break parquet and pickles)
+            obj.attrs.clear()
         super().write(obj)
+
+    def _engine_writes(self, output: Target) -> bool:
+        """Whether Spark itself writes ``output``: targets it stores, and local folders the
+        engine sees as this machine does (a remote engine would write them elsewhere)."""
+        if not output.accepts_spark_frames:
+            return False
+        if not isinstance(output, LocalTarget):
+            return True
+        folder = os.path.dirname(os.path.abspath(output.path))
+        if provided.need("shares_files")(self.spark, folder):
+            return True
+        self.logger.info("The Spark engine does not see %s: its data come over Arrow into "
+                         "this process (they must fit into memory)", output.path)
+        return False
 
 
 __all__ = ["ConcatenationTask", "ExternalTask", "SparkTask", "Task", "WrapperTask", "flatten"]
