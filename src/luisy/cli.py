@@ -207,9 +207,12 @@ def _plan_and_run(args: argparse.Namespace, extra: list[str], out: TextIO) -> in
         from luisy.visualize import save_plan_picture
 
         print(f"plan picture: {save_plan_picture(plan, args.visualize)}", file=out)
+    for task, why in plan.check_errors().items():
+        print(f"\nluisy: {task}: cannot check its output: {why}", file=sys.stderr)
     missing = plan.missing_external()
     if missing:
         print(f"\nluisy: {MissingExternalError(missing)}", file=sys.stderr)
+    if missing or plan.check_errors():
         return 1
     if args.dry_run or not (plan.to_run or args.hash_update_mode):
         return 0

@@ -6,6 +6,8 @@ Decisions are made from keys, not data, so the whole plan is known before anythi
   code, library, parameter or upstream changed);
 - ``complete``: the output exists and its recorded key equals the current key;
 - ``missing external``: an ExternalTask's data is absent (the build stops before running);
+- ``cannot check``: asking whether the output exists failed (a Spark engine without Delta
+  Lake, a catalog that is not there): the error names the task, the build stops before running;
 - ``not needed``: its output is missing or outdated but every task that needs it is complete,
   so it is left alone, as luigi would.
 """
@@ -26,6 +28,7 @@ from luisy.cache import (
     graph_keys,
     record_of,
 )
+from luisy.errors import LuisyError
 from luisy.graph import TaskGraph, build_graph
 from luisy.tasks.base import ExternalTask, Task, WrapperTask
 
@@ -34,6 +37,7 @@ class Decision(str, enum.Enum):
     RUN = "run"
     COMPLETE = "complete"
     MISSING_EXTERNAL = "missing external"
+    CANNOT_CHECK = "cannot check"
     NOT_NEEDED = "not needed"
 
 
@@ -84,6 +88,10 @@ class Plan:
             for s in self.by_decision(Decision.MISSING_EXTERNAL)
         }
 
+    def check_errors(self) -> dict[Task, str]:
+        """Why, for every needed task whose output could not be checked."""
+        return {s.task: s.reasons[0].names[0] for s in self.by_decision(Decision.CANNOT_CHECK)}
+
     def counts(self) -> dict[str, int]:
         return {d.value: len(self.by_decision(d)) for d in Decision}
 
@@ -128,7 +136,12 @@ def _decide(task: Task, key: TaskKey, deps: list[Task], steps: dict[Task, Step],
         else:
             step.reasons = (Reason(Category.WRAPPED_COMPLETE),)
         return step
-    step.output_exists = task.output().exists()
+    try:
+        step.output_exists = task.output().exists()
+    except LuisyError as exc:  # the target names itself and the cause; the plan, the task
+        step.decision = Decision.CANNOT_CHECK
+        step.reasons = (Reason(Category.CHECK_FAILED, (str(exc),)),)
+        return step
     if isinstance(task, ExternalTask):
         if step.output_exists:
             step.reasons = (Reason(Category.EXTERNAL_PRESENT),)
@@ -155,10 +168,10 @@ def _prune_not_needed(graph: TaskGraph, steps: dict[Task, Step]) -> None:
     for task in reversed(list(graph)):
         step = steps[task]
         if task in needed:
-            if step.decision is Decision.RUN:
+            if step.decision in (Decision.RUN, Decision.CANNOT_CHECK):
                 needed.update(step.deps)
             continue
-        if step.decision in (Decision.RUN, Decision.MISSING_EXTERNAL):
+        if step.decision in (Decision.RUN, Decision.MISSING_EXTERNAL, Decision.CANNOT_CHECK):
             users = [str(t) for t in graph.dependents.get(task, [])]
             step.decision = Decision.NOT_NEEDED
             step.reasons = (*step.reasons,

@@ -11,7 +11,7 @@ import inspect
 from typing import Any
 
 from luisy.config import for_build, use
-from luisy.errors import MissingExternalError, TaskDefinitionError
+from luisy.errors import MissingExternalError, TargetError, TaskDefinitionError
 from luisy.parameters import (
     BoolParameter,
     DateParameter,
@@ -84,6 +84,9 @@ def _build_in_flow_run(task_cls: type[Task], task_names: list[str],
                                 kwargs.get("hash_update_mode", False))
     if summary.missing_external:
         raise MissingExternalError(plan.missing_external())
+    if plan.check_errors():
+        raise TargetError("\n".join(f"{task}: cannot check its output: {why}"
+                                     for task, why in plan.check_errors().items()))
     if must_run:
         run_in_current_flow(plan, summary, kwargs.get("workers", 1),
                             report_complete=kwargs.get("report_complete", False),

@@ -97,7 +97,13 @@ def prepare(plan: Plan, dry_run: bool = False, hash_update_mode: bool = False
         elif step.decision is Decision.NOT_NEEDED:
             summary.not_needed.add(step.task)
     missing = plan.missing_external()
-    if missing:
+    unchecked = plan.check_errors()
+    if unchecked:
+        summary.failed.update(unchecked)
+        summary.errors.update(unchecked)
+        for task, why in unchecked.items():
+            logger.error("Nothing was run: %s: cannot check its output: %s", task, why)
+    elif missing:
         summary.missing_external.update(missing)
         summary.errors.update({t: str(MissingExternalError({t: n})) for t, n in missing.items()})
         for line in MissingExternalError(missing).lines:

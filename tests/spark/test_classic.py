@@ -85,3 +85,20 @@ def test_blob_storage_decorators_wire_input_and_output(on_classic, tmp_path):
     Source().run()
     Copy().run()
     assert sorted(Copy().output().read().toPandas()["a"]) == [2, 3]
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_delta_errors_found_while_planning_land_in_the_summary_naming_the_task(on_classic):
+    from sparktest_tasks import TaskA, TaskB, TaskC
+
+    Config().set_param("delta_storage", "catalog")  # classic Spark here: no Delta catalog
+    summary = luisy.build(TaskC(), cloud_mode=True)
+    assert not summary.ok
+    assert summary.failed == {TaskA(), TaskB()}
+    assert summary.completed == set()
+    assert not os.path.exists(TaskC().output().path)  # nothing ran
+    message = summary.errors[TaskA()]
+    assert "`my_catalog`.`my_schema`.`interim`" in message
+    assert "delta-spark" in message and "\tat org.apache" not in message
+    assert f"FAILED {TaskA()}: " in str(summary)
+    assert summary.plan.steps[TaskA()].reason.startswith("cannot check its output: ")

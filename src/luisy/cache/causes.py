@@ -32,6 +32,7 @@ class Category(enum.Enum):
     WAITS_FOR = "waits for {}"
     WRAPPED_COMPLETE = "all wrapped tasks complete"
     NOT_NEEDED = "but {} is complete"
+    CHECK_FAILED = "cannot check its output: {}"
 
 
 #: the categories that make a task stale (its output does not hold its current key)
