@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from luisy.config import current
 from luisy.errors import TargetError
 from luisy.targets.base import is_spark_frame
-from luisy.targets.delta import DELTA_DIR, DeltaTableTarget
+from luisy.targets.delta import DELTA_DIR, DeltaTableTarget, is_delta_table_folder
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -61,8 +61,8 @@ def _sql_error_class() -> type[TableNotFoundError]:
 
 
 def _table_parts(table_uri: str) -> tuple[str, str, str]:
-    """``("A", "B", "raw")`` for ``A.B.raw`` or ``\\`A\\`.\\`B\\`.\\`raw\\```."""
-    parts = [p.strip("`") for p in str(table_uri).split(".")]
+    """``("A", "B", "raw")`` for ``A.B.raw``; back-quoted parts keep their quotes."""
+    parts = str(table_uri).split(".")  # back-quoted names stay quoted: the target checks them
     if len(parts) != 3:
         raise TableNotFoundError(f"{table_uri!r} is not a table name of the form "
                                  "catalog.schema.table")
@@ -77,7 +77,7 @@ def table_path(table_uri: str) -> str:
 
 
 def _is_table(path: str) -> bool:
-    return os.path.isdir(os.path.join(path, "_delta_log"))
+    return is_delta_table_folder(path)
 
 
 class SparkTables(MutableMapping):
