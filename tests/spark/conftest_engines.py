@@ -6,33 +6,47 @@ per module (imported there, so only that module starts them).
 * ``jvm_connect_server``: Apache Spark's ``SparkConnectServer`` from the installed pyspark's
   jars (10-15 s), without Delta Lake.
 
-Both listen on a free port of 127.0.0.1 and are stopped when the module is done; their logs
-are kept in the fixture's folder and shown when a server does not come up.
+Both listen on a free port of 127.0.0.1, are ready once a client got an answer to
+``SELECT 1``, and are stopped when the module is done; their logs are kept in the fixture's
+folder and shown when a server does not come up.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from engine_servers import EngineServer, probe
 from engine_servers import jvm_connect_server as make_jvm_connect_server
-from engine_servers import probe
 from engine_servers import sail_server as make_sail_server
+
+
+def started(make: Callable[[str], EngineServer], folder, start_timeout: float,
+            answer_timeout: float, attempts: int = 2) -> EngineServer:
+    """A server that answers; a second try on a new port when the first did not come up
+    (another process may take the free port between choosing and binding it)."""
+    problems = []
+    for attempt in range(attempts):
+        server = make(str(folder / f"try-{attempt}"))
+        try:
+            server.start(timeout=start_timeout)
+            probe(server, timeout=answer_timeout)
+            return server
+        except RuntimeError as exc:
+            server.stop()
+            problems.append(str(exc))
+    pytest.fail("\n\n".join(problems), pytrace=False)
 
 
 @pytest.fixture(scope="module")
 def sail_server(tmp_path_factory):
-    server = make_sail_server(str(tmp_path_factory.mktemp("sail-server"))).start(timeout=60)
-    try:
-        probe(server, timeout=60)
-        yield server
-    finally:
-        server.stop()
+    server = started(make_sail_server, tmp_path_factory.mktemp("sail-server"), 60, 60)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")
 def jvm_connect_server(tmp_path_factory):
-    server = make_jvm_connect_server(str(tmp_path_factory.mktemp("jvm-connect-server")))
-    server.start(timeout=180)
-    try:
-        probe(server, timeout=120)
-        yield server
-    finally:
-        server.stop()
+    server = started(make_jvm_connect_server, tmp_path_factory.mktemp("jvm-connect-server"),
+                     180, 120)
+    yield server
+    server.stop()

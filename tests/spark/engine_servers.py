@@ -9,9 +9,11 @@
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -29,6 +31,8 @@ from luisy.testing.server import free_port
 
 VENV_BIN = os.path.dirname(sys.executable)
 RESULT_PREFIX = "RESULT "
+#: a warning or error line of a Spark (log4j) log
+LOG_PROBLEM = re.compile(r"\d\d/\d\d/\d\d \d\d:\d\d:\d\d (WARN|ERROR) ")
 
 #: the engines of test_engines.py: what the subprocess makes, and whether it has Delta
 EMBEDDED, SAIL, JVM, CLASSIC = "embedded", "sail-server", "jvm-connect", "classic"
@@ -73,6 +77,7 @@ class EngineServer:
             self.process = subprocess.Popen(
                 self.argv, cwd=self.workdir, env=self.env, stdout=log,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        atexit.register(self.stop)  # also when the test session ends without teardown
         self.wait_for_port(timeout)
         return self
 
@@ -88,12 +93,16 @@ class EngineServer:
                                    f"{timeout:.0f}s:\n{self.log_tail()}")
             time.sleep(0.2)
 
-    def log_tail(self, lines: int = 60) -> str:
+    def log_tail(self, lines: int = 40, quiet: bool = False) -> str:
+        """The last lines of the log; ``quiet``: only Spark's WARN and ERROR lines."""
         try:
             with open(self.log_path, errors="replace") as fh:
-                return "".join(fh.readlines()[-lines:])
+                kept = fh.readlines()
         except OSError:
             return "(no log)"
+        if quiet:
+            kept = [line for line in kept if LOG_PROBLEM.match(line)]
+        return "".join(kept[-lines:])
 
     def stop(self, timeout: float = 30) -> None:
         process, self.process = self.process, None
@@ -220,8 +229,14 @@ def _attempt(out: dict[str, Any], key: str, action: Any) -> Any:
 
 
 def user_main(engine: str, url: str | None = None, use_config: bool = True,
-              delta_storage: str | None = None, seed: bool = True) -> None:
-    """One engine's run, in its own process: session, settings, builds; prints RESULT."""
+              delta_storage: str | None = None, seed: bool = True,
+              cwd: str | None = None) -> None:
+    """One engine's run, in its own process: session, settings, builds; prints RESULT.
+
+    ``cwd``: where the user works (Spark puts spark-warehouse/ there), not the repository.
+    """
+    if cwd is not None:
+        os.chdir(cwd)
     if engine == CLASSIC:  # a Connect mode inherited from the test process is not the user's
         os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
         os.environ.pop("SPARK_REMOTE", None)
