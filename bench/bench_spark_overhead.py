@@ -42,7 +42,7 @@ def main() -> int:
 
         import luisy
         from luisy.config import Config
-        from luisy.spark.session import get_spark
+        from luisy.spark import get_spark
         from luisy.targets.delta import DeltaTableTarget
 
         @task(cache_policy=NO_CACHE, persist_result=False)
