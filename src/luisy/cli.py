@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     for name in _SETTING_FLAGS:  # luisy 1.x took every setting as a flag
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, help=argparse.SUPPRESS)
     p.add_argument("--spark-block", help="name of a saved spark-session Prefect block")
+    p.add_argument("--force", action="append", metavar="TASK",
+                   help="rerun TASK (a class name, a task as it prints, or 'all') and what "
+                        "depends on it, though complete; may be given more than once")
     p.add_argument("--show-complete", action="store_true",
                    help="list complete tasks in the plan too")
     p.add_argument("--group-size", type=int, default=1, metavar="N",
@@ -201,7 +204,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 
 def _plan_and_run(args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
-    plan = make_plan(load_task(args.module, args.task, extra))
+    plan = make_plan(load_task(args.module, args.task, extra), force=args.force or ())
     print(plan.format(show_complete=args.show_complete or len(plan.steps) <= 30), file=out)
     if args.visualize:
         from luisy.visualize import save_plan_picture

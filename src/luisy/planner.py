@@ -14,6 +14,7 @@ Decisions are made from keys, not data, so the whole plan is known before anythi
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from luisy.cache import (
@@ -28,7 +29,7 @@ from luisy.cache import (
     graph_keys,
     record_of,
 )
-from luisy.errors import LuisyError
+from luisy.errors import LuisyError, UsageError
 from luisy.graph import TaskGraph, build_graph
 from luisy.tasks.base import ExternalTask, Task, WrapperTask
 
@@ -110,16 +111,55 @@ class Plan:
         return "\n".join(lines)
 
 
-def make_plan(root: Task, stores: HashStores | None = None) -> Plan:
-    """Decide every task of the graph below ``root``; nothing is run or written."""
+def make_plan(root: Task, stores: HashStores | None = None,
+              force: Iterable[str] = ()) -> Plan:
+    """Decide every task of the graph below ``root``; nothing is run or written.
+
+    ``force`` names tasks to rerun although they are complete (a class name, a task as it
+    prints, e.g. ``Interim(month=2024-01)``, or ``all``); what depends on them reruns too.
+    """
     graph = build_graph(root)
     stores = stores or HashStores()
     keys = graph_keys(graph)
+    forced = _forced_tasks(graph, force)
+    below_forced: set[Task] = set()
+    for task in forced:
+        below_forced.update(graph.downstream(task))
     steps: dict[Task, Step] = {}
     for task, deps in graph.deps.items():
         steps[task] = _decide(task, keys[task], deps, steps, stores)
+        if task in forced or task in below_forced:
+            _apply_force(steps[task], forced, below_forced)
     _prune_not_needed(graph, steps)
     return Plan(root, graph, steps, stores)
+
+
+def _forced_tasks(graph: TaskGraph, force: Iterable[str]) -> set[Task]:
+    names = set(force)
+    if not names:
+        return set()
+    runnable = [t for t in graph.deps if not isinstance(t, (ExternalTask, WrapperTask))]
+    if "all" in names:
+        return set(runnable)
+    chosen = {t for t in runnable if type(t).__name__ in names or str(t) in names}
+    unknown = names - {type(t).__name__ for t in chosen} - {str(t) for t in chosen}
+    if unknown:
+        raise UsageError(f"--force names {', '.join(sorted(unknown))}, which is no task "
+                         f"(to run) below {graph.root}")
+    return chosen
+
+
+def _apply_force(step: Step, forced: set[Task], below_forced: set[Task]) -> None:
+    """Rerun a forced task, and whatever depends on one, though complete."""
+    if isinstance(step.task, (ExternalTask, WrapperTask)) or (
+            step.decision is not Decision.COMPLETE):
+        return
+    step.decision = Decision.RUN
+    if step.task in forced:
+        step.reasons = (Reason(Category.FORCED),)
+        return
+    upstream = next(d for d in step.deps if d in forced or d in below_forced)
+    step.reasons = (Reason(Category.FORCED_UPSTREAM, (str(upstream),)),)
 
 
 def _decide(task: Task, key: TaskKey, deps: list[Task], steps: dict[Task, Step],

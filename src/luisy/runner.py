@@ -19,11 +19,11 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from luisy.cache import Ledger, Record
+from luisy.cache import Category, Ledger, Record
 from luisy.config import Settings, current, for_build, use
 from luisy.errors import LuisyError, MissingExternalError
 from luisy.logs import task_prints
@@ -57,6 +57,7 @@ def build(
     task_runner: Any = None,
     report_complete: bool = False,
     group_size: int = 1,
+    force: Iterable[str] = (),
     **config: Any,
 ) -> BuildSummary:
     """Plan ``task`` and everything it needs, then run what is not complete as a Prefect flow.
@@ -72,9 +73,14 @@ def build(
     ``group_size > 1`` packs tasks of one class that are ready together into one task run of
     up to that many (for many tiny tasks, where Prefect's per-run cost dominates); a class's
     own ``group_size`` (``@luisy.prefect_options(group_size=...)``) takes precedence.
+
+    ``force`` reruns the named tasks (class names, tasks as they print, or ``"all"``) and
+    everything that depends on them, complete or not (reason: forced).
     """
+    if isinstance(force, str):
+        force = [force]
     with use(for_build(config)):
-        return execute_plan(make_plan(task), workers=workers, dry_run=dry_run,
+        return execute_plan(make_plan(task, force=force), workers=workers, dry_run=dry_run,
                             hash_update_mode=hash_update_mode, progress=progress,
                             task_runner=task_runner, report_complete=report_complete,
                             group_size=group_size)
@@ -171,13 +177,16 @@ class RunUnit:
     edges by the number of task-run parameters).
     """
 
-    __slots__ = ("cached", "config", "keys", "locations", "reasons", "records", "tasks")
+    __slots__ = ("cached", "config", "forced", "keys", "locations", "reasons", "records",
+                 "tasks")
 
     def __init__(self, tasks: list[Task], reasons: list[str], keys: list[str],
                  records: list[Record | None], locations: list[str], cached: bool,
-                 config: dict[str, Any] | None):
+                 config: dict[str, Any] | None, forced: list[bool]):
         self.tasks, self.reasons, self.keys, self.records = tasks, reasons, keys, records
         self.locations, self.cached, self.config = locations, cached, config
+        #: per task: rerun though complete (``force``), so an output found current is redone
+        self.forced = forced
 
     def __getstate__(self) -> tuple:
         return tuple(getattr(self, name) for name in self.__slots__)
@@ -226,7 +235,7 @@ _LEDGER: ContextVar[Ledger | None] = ContextVar("luisy_ledger", default=None)
 
 
 def _run_one(luisy_task: Task, record: Record | None, reason: str, ledger: Ledger,
-             log_reason: bool) -> bool:
+             log_reason: bool, forced: bool = False) -> bool:
     """Run one luisy task as a transaction on its output; False when another build completed
     it meanwhile (nothing ran).
 
@@ -242,7 +251,7 @@ def _run_one(luisy_task: Task, record: Record | None, reason: str, ledger: Ledge
     if record is None:  # a WrapperTask: nothing of its own to record
         luisy_task.run()
         return True
-    return ledger.run(luisy_task, record, luisy_task.run)
+    return ledger.run(luisy_task, record, luisy_task.run, forced=forced)
 
 
 @contextlib.contextmanager
@@ -279,7 +288,7 @@ def run_luisy_tasks(unit: RunUnit) -> State:
         if len(luisy_tasks) == 1:
             try:
                 ran = _run_one(luisy_tasks[0], unit.records[0], reasons[0], ledger,
-                               log_reason=False)
+                               log_reason=False, forced=unit.forced[0])
             except Exception:
                 luisy_tasks[0].logger.info("%s ran because: %s", luisy_tasks[0], reasons[0])
                 raise
@@ -289,9 +298,10 @@ def run_luisy_tasks(unit: RunUnit) -> State:
             return Completed(message=f"ran because: {reasons[0]}",
                              state_details=StateDetails(cache_key=keys[0]))
         failed = {}
-        for task, record, reason in zip(luisy_tasks, unit.records, reasons, strict=True):
+        for task, record, reason, forced in zip(luisy_tasks, unit.records, reasons,
+                                                unit.forced, strict=True):
             try:
-                _run_one(task, record, reason, ledger, log_reason=True)
+                _run_one(task, record, reason, ledger, log_reason=True, forced=forced)
             except Exception as exc:
                 task.logger.exception("%s failed", task)
                 failed[str(task)] = f"{type(exc).__name__}: {exc}"
@@ -379,7 +389,9 @@ class _Scheduler:
         future = self.prefect_task(type(unit[0])).submit(
             unit=RunUnit(list(unit), [s.reason for s in steps], [s.key.key for s in steps],
                          [s.record for s in steps], [s.location for s in steps],
-                         steps[0].decision is Decision.COMPLETE, self.config),
+                         steps[0].decision is Decision.COMPLETE, self.config,
+                         [s.has(Category.FORCED) or s.has(Category.FORCED_UPSTREAM)
+                          for s in steps]),
             wait_for=list(upstream.values()),
         )
         for task in unit:

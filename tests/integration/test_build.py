@@ -320,3 +320,32 @@ def test_a_failing_member_fails_its_group_run_and_only_itself(working_dir):
     assert runs["Tiny x2 (Tiny(i=4, bad=False) … Tiny(i=5, bad=False))"].state.is_completed()
     logs = "\n".join(task_run_logs(group.id))
     assert "ValueError: tiny 2 is bad" in logs
+
+
+def test_force_reruns_the_named_tasks_and_their_downstream_only(working_dir, monkeypatch):
+    assert luisy.build(Diamond()).ok
+    mtimes = {t: os.stat(t.output().path).st_mtime_ns
+              for t in (Upstream(), Left(), Right(), Diamond())}
+
+    summary = luisy.build(Diamond(), force=["Left"])
+    assert summary.ok
+    assert summary.completed == {Left(), Diamond()}
+    assert summary.already_done == {Upstream(), Right()}
+    assert summary.plan.steps[Left()].reason == "forced"
+    assert summary.plan.steps[Diamond()].reason == "upstream forced: Left()"
+    for task in (Upstream(), Right()):  # untouched
+        assert os.stat(task.output().path).st_mtime_ns == mtimes[task]
+    assert luisy.build(Diamond()).already_done == {Upstream(), Left(), Right(), Diamond()}
+
+    assert luisy.build(Diamond(), force="all").completed == {Upstream(), Left(), Right(),
+                                                             Diamond()}
+    with pytest.raises(luisy.errors.UsageError, match=r"--force names Nope, which is no task"):
+        luisy.build(Diamond(), force=["Nope"])
+
+    monkeypatch.chdir(os.path.dirname(__file__))
+    out = io.StringIO()
+    code = cli.main(["--module", "itasks", "Diamond", "--working-dir", str(working_dir),
+                     "--no-ask", "--force", "Right()"], out=out)
+    assert code == 0
+    text = out.getvalue()
+    assert "Right()" in text and "forced" in text and "upstream forced: Right()" in text

@@ -24,6 +24,7 @@ class Category(enum.Enum):
     UPSTREAM = "upstream changed: {}"
     DATA = "data changed: {}"
     FORCED = "forced"
+    FORCED_UPSTREAM = "upstream forced: {}"
     KEY = "key changed"
     # ... or it does not, or not now
     UP_TO_DATE = "up to date"
@@ -38,6 +39,7 @@ class Category(enum.Enum):
 #: the categories that make a task stale (its output does not hold its current key)
 STALE = frozenset({Category.NO_OUTPUT, Category.NO_RECORD, Category.CODE, Category.LIBRARY,
                    Category.PARAMETERS, Category.UPSTREAM, Category.DATA, Category.FORCED,
+                   Category.FORCED_UPSTREAM,
                    Category.KEY})
 
 #: names shown before "(+N more)"

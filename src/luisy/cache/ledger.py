@@ -66,14 +66,16 @@ class Ledger:
         return self.stores.for_folder(record.folder)
 
     # -------------------------------------------------------------------- a build's runs
-    def run(self, task: Task, record: Record, body: Callable[[], Any]) -> bool:
+    def run(self, task: Task, record: Record, body: Callable[[], Any],
+            forced: bool = False) -> bool:
         """Run ``body`` (the task's ``run()``) as a transaction on its output (see the module
-        doc). False when another build completed the output meanwhile and nothing ran."""
+        doc). False when another build completed the output meanwhile and nothing ran; a
+        ``forced`` run (``build(force=...)``) runs though its output is current."""
         target = task.output()
         store = self.store(record)
         with self._locks.hold(record.folder, record.rel_path):
             # a build that made the output meanwhile wrote it first: only then look again
-            if target.exists():
+            if not forced and target.exists():
                 store.refresh()
                 if store.get(record.rel_path) == record.key:
                     return False
