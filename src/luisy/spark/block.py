@@ -145,10 +145,7 @@ class SparkSessionBlock(Block):
         # an _OutOfTime already says which request failed how; its class name adds nothing
         cause = redact(str(exc), secret) if isinstance(exc, _OutOfTime) else short_message(
             exc, secret)
-        if self.mode == "databricks":
-            spent = f"after {deadline.elapsed():.1f}s (limit {deadline.limit:g}s)"
-        else:  # mode connect keeps its wording (tests/spark/test_block.py pins it)
-            spent = f"within {deadline.limit:g}s"
+        spent = f"after {deadline.elapsed():.1f}s (limit {deadline.limit:g}s)"
         return SparkSessionError(f"cannot connect to {engine} at {endpoint} {spent}: {cause}")
 
     def _local_session(self) -> SparkSession:
