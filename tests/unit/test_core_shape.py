@@ -21,7 +21,8 @@ SRC = Path(luisy.__file__).parent
 MODEL = ("luisy.errors", "luisy.naming", "luisy.parameters", "luisy.date_interval",
          "luisy.config", "luisy.services", "luisy.logs", "luisy.decorators", "luisy.tasks",
          "luisy.targets")
-ABOVE_MODEL = ("luisy.graph", "luisy.cache", "luisy.planner", "luisy.runner", "luisy.summary",
+ABOVE_MODEL = ("luisy.graph", "luisy.cache", "luisy.planner", "luisy.runner", "luisy.task_runs",
+               "luisy.summary",
                "luisy.prefect_flow", "luisy.artifacts", "luisy.visualize", "luisy.discovery",
                "luisy.file_patterns",
                "luisy.cli", "luisy.testing", "luisy.deployments")
