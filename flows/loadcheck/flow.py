@@ -5,7 +5,7 @@ Run it once locally with ``python -m flows.loadcheck.flow``.
 import luisy
 from flows.loadcheck.tasks import LoadCheck
 
-load_check = luisy.flow(LoadCheck, name="load-check")
+load_check = luisy.flow(LoadCheck)
 
 if __name__ == "__main__":
     load_check(working_dir="data")

@@ -7,7 +7,7 @@ deployment. Without a ``spark_block`` the tasks run on the embedded engine (docs
 import luisy
 from flows.spark_tutorial.tasks import TaskC, seed_raw
 
-spark_tutorial = luisy.flow(TaskC, name="spark-tutorial")
+spark_tutorial = luisy.flow(TaskC)
 
 if __name__ == "__main__":
     luisy.set_working_dir("data/spark_tutorial")

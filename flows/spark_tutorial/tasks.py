@@ -30,6 +30,7 @@ class TaskB(SparkTask):
         self.write(df)
 
 
+@luisy.prefect_options(flow_name="spark-tutorial")  # builds, CLI and deployment: one flow
 @luisy.requires(TaskB)
 @luisy.final
 @luisy.pickle_output

@@ -92,15 +92,19 @@ def prefect_options(
     timeout_seconds: float | None = None,
     tags: list[str] | tuple[str, ...] | None = None,
     group_size: int | None = None,
+    flow_name: str | None = None,
 ) -> Callable[[T], T]:
     """Prefect settings for the task runs of this class (same as class attributes).
 
     ``group_size=N`` lets up to N ready tasks of the class share one task run: for many tiny
-    tasks, where Prefect's per-run cost would dominate.
+    tasks, where Prefect's per-run cost would dominate. ``flow_name`` names the Prefect flow
+    of builds rooted at this class (``luisy.build``, the CLI and ``luisy.flow`` alike, so they
+    show under one flow in the UI); by default it is the task family.
     """
     given = {"retries": retries, "retry_delay_seconds": retry_delay_seconds,
              "timeout_seconds": timeout_seconds,
-             "tags": tuple(tags) if tags is not None else None, "group_size": group_size}
+             "tags": tuple(tags) if tags is not None else None, "group_size": group_size,
+             "flow_name": flow_name}
 
     def decorator(cls: T) -> T:
         for attr, value in given.items():

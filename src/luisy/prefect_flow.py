@@ -104,7 +104,13 @@ def _build_in_flow_run(task_cls: type[Task], task_names: list[str],
 
 def flow(task_cls: type[Task], name: str | None = None, description: str | None = None,
          task_runner: Any = None, **flow_options: Any) -> Any:
-    """A Prefect flow that builds ``task_cls`` from the parameters of its run."""
+    """A Prefect flow that builds ``task_cls`` from the parameters of its run.
+
+    It is named like the flow of ``luisy.build(task_cls(...))`` and of the CLI
+    (:meth:`~luisy.Task.get_flow_name`), so all runs of a pipeline show under one flow;
+    ``name`` gives this flow another name (better: ``@luisy.prefect_options(flow_name=...)``
+    on the class, which names all of them).
+    """
     from prefect import flow as prefect_flow
 
     signature = flow_signature(task_cls)
@@ -136,7 +142,7 @@ def flow(task_cls: type[Task], name: str | None = None, description: str | None 
 
     return prefect_flow(
         run_pipeline,
-        name=name or task_cls.get_task_family(),
+        name=name or task_cls.get_flow_name(),
         flow_run_name=run_name,
         description=run_pipeline.__doc__,
         task_runner=task_runner or ThreadPoolTaskRunner(max_workers=8),

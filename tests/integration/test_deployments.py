@@ -110,7 +110,7 @@ BROKEN = {
                            "'set_working_dir') and no `requires:` says what to install"),
     "unknown parameter": (_set("deployments.0.parameters.min_quantiy", 2),
                           f"{SALES}.parameters: 'min_quantiy' is not a parameter of flow "
-                          "'sales-report' (it has: months, min_quantity, working_dir, workers, "
+                          "'SalesReport' (it has: months, min_quantity, working_dir, workers, "
                           "dry_run, hash_update_mode, report_complete, group_size, "
                           "spark_block)"),
     "parameter type": (_set("deployments.0.parameters.months", "2024-01"),
@@ -123,12 +123,12 @@ BROKEN = {
                    f"{SALES}: entrypoint flows/sales/flow.py:sales: does not load: "
                    "MissingFlowError: Flow function with name 'sales' not found in "),
     "flow name": (_set("deployments.0.flow_name", "sales"),
-                  f"{SALES}: flow_name 'sales' is not the entrypoint's flow 'sales-report'"),
+                  f"{SALES}: flow_name 'sales' is not the entrypoint's flow 'SalesReport'"),
     "no work pool": (_set("deployments.0.work_pool", _DELETE),
                      f"{SALES}: no work_pool.name (`prefect deploy --all` needs one)"),
     "duplicate": (lambda c: c["deployments"].append(dict(c["deployments"][0])),
                   f"deployments[{len(declared()['deployments'])}] (monthly): "
-                  f"'sales-report/monthly' is already declared by {SALES}"),
+                  f"'SalesReport/monthly' is already declared by {SALES}"),
     "templates are left to Prefect": (_set("deployments.0.parameters.workers", "{{ $WORKERS }}"),
                                       None),
 }
@@ -179,7 +179,7 @@ def test_a_schedule_must_give_required_parameters(copy_with, tmp_path):
 
 # ------------------------------------------------------------------------------ end to end
 MONTHS = ["2024-01", "2024-02"]
-DEPLOYMENT = "sales-report/monthly"
+DEPLOYMENT = "SalesReport/monthly"
 
 
 def _checkout_state() -> tuple:

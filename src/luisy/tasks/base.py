@@ -130,6 +130,8 @@ class Task(metaclass=TaskMeta):
     tags: ClassVar[tuple[str, ...]] = ()
     #: >1: up to this many ready tasks of this class share one Prefect task run
     group_size: ClassVar[int] = 1
+    #: the Prefect flow of builds rooted here (None: the task family; see get_flow_name)
+    flow_name: ClassVar[str | None] = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if not hasattr(self, "param_kwargs"):  # subclass __init__ called directly
@@ -167,6 +169,12 @@ class Task(metaclass=TaskMeta):
         (``ABC.ToyTask``: in task ids, file names and ``as_dict`` keys, as in luisy 1.x)."""
         namespace = cls.task_namespace
         return f"{namespace}.{cls.__name__}" if namespace else cls.__name__
+
+    @classmethod
+    def get_flow_name(cls) -> str:
+        """The Prefect flow that builds rooted at this class run under, whichever way they
+        start (``luisy.build``, the CLI, a deployment of ``luisy.flow``)."""
+        return cls.flow_name or cls.get_task_family()
 
     @classmethod
     def _resolve_params(cls, args: tuple, kwargs: dict) -> dict[str, Any]:
