@@ -10,7 +10,8 @@ and a luisy flow (which takes ``**kwargs``) even ignores an unknown parameter at
   schedules, concurrency limit, SLAs and triggers (walked along what pydantic parsed, so the
   member of a union that Prefect would pick is the one checked);
 - steps (``build``/``push``/``pull``): one ``module.function`` each, importable (or with
-  ``requires``), called with arguments the function accepts;
+  ``requires``), called with arguments the function accepts; a template naming a step's output
+  (``{{ checkout.directory }}``) names the ``id`` of a step that runs before it;
 - each entrypoint loads (in the file's directory, as ``prefect deploy`` run there would) and is a
   flow; ``flow_name`` matches it; deployment names are unique per flow; a work pool is named;
 - parameters (the deployment's and each schedule's) exist in the flow's parameter schema and
@@ -71,6 +72,9 @@ def validate_prefect_yaml(path: str | os.PathLike = "prefect.yaml", *,
         found, flow = _check_deployment(deployment, where, root, pool_types or {},
                                         load_entrypoints)
         problems += found
+        if isinstance(deployment, dict):  # top-level steps are checked once per deployment
+            problems += [p for p in _check_step_references(raw, deployment, where)
+                         if p not in problems]
         if flow is not None:
             full_name = f"{flow.name}/{deployment.get('name')}"
             if full_name in seen:
@@ -276,6 +280,62 @@ def _check_step_call(fqn: str, inputs: dict[str, Any], where: str) -> list[str]:
                and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name not in given]
     return ([f"{where}: {fqn} takes no input '{key}'" for key in unknown]
             + [f"{where}: {fqn} needs input '{name}'" for name in missing])
+
+
+def _check_step_references(raw: dict[str, Any], deployment: dict[str, Any],
+                           where: str) -> list[str]:
+    """Templates such as ``{{ checkout.directory }}`` name the ``id`` of an earlier step.
+
+    Prefect fills them with that step's output: build and push outputs when ``prefect deploy``
+    runs, earlier pull outputs when a run starts. A misspelt id is left in the deployment as it
+    is and dropped when the run starts, so the pull step is called without that input. The steps
+    are those ``prefect deploy`` uses for the deployment: its own ``build``/``push``/``pull``
+    replace the file's.
+    """
+    from prefect.utilities.templating import PlaceholderType, find_placeholders
+
+    own = [section for section in STEP_SECTIONS if section in deployment]
+    ids: set[str] = set()
+    problems = []
+    for section in STEP_SECTIONS:
+        steps, label = ((deployment[section], f"{where}.{section}") if section in own
+                        else (raw.get(section), section))
+        if isinstance(steps, dict):
+            steps = [steps]
+        for i, step in enumerate(steps if isinstance(steps, list) else []):
+            if not isinstance(step, dict) or len(step) != 1:
+                continue  # _check_steps reported it
+            ((_, inputs),) = step.items()
+            if not isinstance(inputs, dict):
+                continue
+            names = {placeholder.name for text in _strings(inputs, skip=STEP_KEYWORDS)
+                     for placeholder in find_placeholders(text)
+                     if placeholder.type is PlaceholderType.STANDARD}
+            for name in sorted(names):
+                step_id, dot, _ = name.partition(".")
+                if dot and step_id not in ids:
+                    problems.append(
+                        f"{label}[{i}]: '{{{{ {name} }}}}' is the output of a step with id "
+                        f"'{step_id}', but no step before it has that id"
+                        + (f" (for {where}: its own {'/'.join(own)} "
+                           f"replace{'s' * (len(own) == 1)} the file's)"
+                           if own and label == section else ""))
+            if inputs.get("id"):
+                ids.add(str(inputs["id"]))
+    return problems
+
+
+def _strings(value: Any, skip: frozenset[str] = frozenset()) -> Iterator[str]:
+    """Every string in a nest of dicts and lists (``skip``: keys of the outer dict to leave)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key not in skip:
+                yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 # --------------------------------------------------------------------------- triggers, pools

@@ -2,27 +2,34 @@
 
 The end-to-end part runs what an operator runs, each as its own process: a real server (its own,
 not the session's: the CLI and the worker must not touch the session's state), ``prefect
-work-pool create``, ``prefect deploy --all``, ``prefect worker start``; then it triggers the sales
-deployment and checks everything through Prefect's API.
+work-pool create``, ``prefect deploy --all``, ``prefect worker start`` as ``prefect deploy`` prints
+it (elsewhere, without ``LUISY_REPO``); then it triggers the sales deployment and checks
+everything through Prefect's API. Runs whose checkout is missing must crash in their pull step
+with a line naming ``LUISY_REPO``. Last, the docs' "From nothing to a finished run" block runs in
+bash as it is.
 """
 import contextlib
 import json
 import os
+import re
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import yaml
 from flows.sales.tasks import SalesReport
-from prefect_api import flow_run, task_run_logs, task_runs, upstream_ids
+from prefect_api import flow_run, flow_run_logs, task_run_logs, task_runs, upstream_ids
 
 import luisy
 from luisy.config import Config
 from luisy.deployments import main, validate_prefect_yaml
-from luisy.testing.server import PrefectServer
+from luisy.testing.server import QUIET_ENV, PrefectServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 PREFECT_YAML = REPO / "prefect.yaml"
@@ -79,7 +86,8 @@ def _set(path: str, value):
 
 _DELETE = object()
 SALES = "deployments[0] (monthly)"
-PULL_STEP = "prefect.deployments.steps.set_working_directory"
+BUILD_STEP = "luisy.deploy_steps.checkout_directory"
+PULL_STEP = "luisy.deploy_steps.enter_checkout"
 
 BROKEN = {
     "top-level key": (_set("deploymnts", []), "unknown top-level key 'deploymnts'"),
@@ -108,6 +116,22 @@ BROKEN = {
                            "pull[0]: cannot import prefect.deployments.steps.set_working_dir "
                            "(module 'prefect.deployments.steps' has no attribute "
                            "'set_working_dir') and no `requires:` says what to install"),
+    "build step function": (_set("build", [{"luisy.deploy_steps.checkout_dir":
+                                                {"id": "checkout"}}]),
+                            "build[0]: cannot import luisy.deploy_steps.checkout_dir "),
+    # a misspelt output is kept as text by `prefect deploy`, then dropped when a run starts:
+    # the pull step would be called without its directory
+    "pull step template": (lambda c: c["pull"][0][PULL_STEP].update(
+                               directory="{{ chekout.directory }}"),
+                           "pull[0]: '{{ chekout.directory }}' is the output of a step with id "
+                           "'chekout', but no step before it has that id"),
+    "build step id": (lambda c: c["build"][0][BUILD_STEP].pop("id"),
+                      "pull[0]: '{{ checkout.directory }}' is the output of a step with id "
+                      "'checkout', but no step before it has that id"),
+    "a deployment's own build": (_set("deployments.0.build", []),
+                                 "pull[0]: '{{ checkout.directory }}' is the output of a step "
+                                 "with id 'checkout', but no step before it has that id (for "
+                                 f"{SALES}: its own build replaces the file's)"),
     "unknown parameter": (_set("deployments.0.parameters.min_quantiy", 2),
                           f"{SALES}.parameters: 'min_quantiy' is not a parameter of flow "
                           "'SalesReport' (it has: months, min_quantity, working_dir, workers, "
@@ -195,24 +219,49 @@ def _cli(env: dict, *args: str, timeout: float = 120) -> str:
     return done.stdout
 
 
+def _stop_group(leader: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM the process group ``leader`` started (``start_new_session``), SIGKILL what is
+    left of it after ``timeout``.
+
+    The group is polled with signal 0: its members that left their parent (a ``prefect server
+    start --background``, a worker started with ``&``) are not this process's to wait for.
+    """
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        deadline = time.monotonic() + timeout
+        try:
+            os.killpg(leader.pid, sig)
+            while time.monotonic() < deadline:
+                leader.poll()  # reap it: a zombie still counts as a member
+                os.killpg(leader.pid, 0)
+                time.sleep(0.2)
+        except ProcessLookupError:
+            break
+    leader.wait()
+
+
 @contextlib.contextmanager
-def _worker(env: dict, log: Path):
-    """``prefect worker start`` in its own process group, stopped (killed if need be) on exit."""
+def _worker(command: str, env: dict, log: Path):
+    """``command`` (``prefect worker start ...``) run by the shell's rules, from ``log``'s
+    directory, in its own process group: stopped (killed if need be) on exit."""
     with open(log, "wb") as out:
-        process = subprocess.Popen([str(PREFECT), "worker", "start", "--pool", POOL],
-                                   env=env, cwd=log.parent, stdout=out,
+        process = subprocess.Popen(shlex.split(command), env=env, cwd=log.parent, stdout=out,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True)
         try:
             yield process
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            _stop_group(process)
+
+
+def _cli_env(server: PrefectServer, home: Path) -> dict:
+    """The environment of an operator's shell: the venv's ``prefect`` on PATH, the server's
+    API URL, a profile of its own, and no ``LUISY_REPO``: the deployments must find the
+    checkout without it."""
+    env = {**os.environ, **server.env, "PREFECT_HOME": str(home),
+           "PATH": f"{PREFECT.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "PREFECT_WORKER_QUERY_SECONDS": "1"}  # workers poll every second, not every 10
+    env.pop("LUISY_REPO", None)
+    return env
 
 
 @pytest.fixture(scope="module")
@@ -233,18 +282,15 @@ def deployed(tmp_path_factory):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        env = {**os.environ, **server.env,
-               "PREFECT_HOME": str(base / "client-home")}  # the CLI's own profile files
-        env.pop("LUISY_REPO", None)  # else `prefect deploy` bakes its value into the pull step
+        env = _cli_env(server, base / "client-home")
         _cli(env, "work-pool", "create", POOL, "--type", "process")
         before = _checkout_state()
         deploy_output = _cli(env, "--no-prompt", "deploy", "--all",
                              "--prefect-file", str(PREFECT_YAML))
         after = _checkout_state()
+        # the worker exactly as `prefect deploy` tells the user to start it, from elsewhere
         worker_log = base / "worker.log"
-        stack.enter_context(_worker({**env, "LUISY_REPO": str(REPO),  # the pull step's dir
-                                     "PREFECT_WORKER_QUERY_SECONDS": "1"},  # poll often
-                                    worker_log))
+        stack.enter_context(_worker(_printed_worker_command(deploy_output), env, worker_log))
         stack.enter_context(temporary_settings({PREFECT_API_URL: server.api_url}))
 
         working_dir = base / "wd"
@@ -256,9 +302,17 @@ def deployed(tmp_path_factory):
         run = run_deployment(DEPLOYMENT, parameters={"months": MONTHS,
                                                      "working_dir": str(working_dir)},
                              timeout=75, poll_interval=1)
-        yield SimpleNamespace(server=server, run=run, plan=plan, root=root,
+        yield SimpleNamespace(server=server, run=run, plan=plan, root=root, env=env,
                               working_dir=working_dir, deploy_output=deploy_output,
                               worker_log=worker_log, checkout=(before, after))
+
+
+def _printed_worker_command(deploy_output: str) -> str:
+    """The ``prefect worker start`` command ``prefect deploy`` prints after each deployment."""
+    commands = set(re.findall(r"\$ (prefect worker start --pool .+?)\s*$", deploy_output,
+                              re.MULTILINE))
+    assert commands == {f"prefect worker start --pool '{POOL}'"}, deploy_output
+    return commands.pop()
 
 
 def _worker_tail(deployed, lines: int = 40) -> str:
@@ -277,7 +331,8 @@ def test_deploy_all_creates_the_declared_deployments(deployed):
         assert deployment.entrypoint == item["entrypoint"]
         assert deployment.work_pool_name == POOL
         assert deployment.parameters == item["parameters"]
-        assert deployment.pull_steps == declared()["pull"]
+        # the build step's output, filled in at deploy time: where `prefect deploy` ran
+        assert deployment.pull_steps == [{PULL_STEP: {"directory": str(REPO)}}]
         assert [s.active for s in deployment.schedules] == [False] * len(item["schedules"])
         assert [s.schedule.cron for s in deployment.schedules] == [
             s["cron"] for s in item["schedules"]]
@@ -349,6 +404,68 @@ def test_deploying_leaves_the_checkout_alone(deployed):
     assert DEPLOYMENT in deployed.deploy_output
 
 
+# ---------------------------------------------------------------- a checkout that is not there
+ENTRYPOINT = "flows/sales/flow.py:sales_report"
+FIX = ("Set LUISY_REPO to the checkout to run it in where the worker starts: "
+       "LUISY_REPO=/path/to/checkout prefect worker start --pool '{pool}'")
+
+
+def _deploy_sales(name: str, pool: str, checkout: Path) -> str:
+    """The sales flow deployed as ``prefect deploy`` run in ``checkout`` would have deployed it
+    (the build step's output in the pull step)."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        client.create_deployment(flow_id=client.read_flow_by_name("SalesReport").id, name=name,
+                                 entrypoint=ENTRYPOINT, work_pool_name=pool,
+                                 pull_steps=[{PULL_STEP: {"directory": str(checkout)}}])
+    return f"SalesReport/{name}"
+
+
+def _assert_ended_before_loading_the_flow(run_id, message: str, worker_log: Path) -> None:
+    """The run crashed in its pull step with ``message`` in its logs, and Prefect never tried to
+    load the flow (which would fail with a FileNotFoundError in the worker's temp dir)."""
+    from prefect.client.orchestration import get_client
+
+    run = flow_run(run_id)
+    assert run.state.is_crashed(), f"{run.state}\n{worker_log.read_text(errors='replace')}"
+    with get_client(sync_client=True) as client:
+        states = [state.name for state in client.read_flow_run_states(run_id)]
+    assert "Running" not in states, states
+    logs = flow_run_logs(run_id, contains=message, timeout=30)
+    assert message in logs, logs
+    # (Prefect adds a warning that it has no flow for on_crashed hooks: its manifest is missing)
+    assert [line for line in logs if "flow.py" in line] == [message]
+    assert task_runs(run_id) == []
+
+
+def test_a_checkout_that_is_gone_fails_the_run_at_once_naming_luisy_repo(deployed, tmp_path):
+    from prefect.deployments import run_deployment
+
+    gone = tmp_path / "moved-away"  # the checkout `prefect deploy` ran in, since moved
+    run = run_deployment(_deploy_sales("gone", POOL, gone), timeout=90, poll_interval=1)
+    _assert_ended_before_loading_the_flow(
+        run.id, f"luisy cannot run {ENTRYPOINT}: the checkout it was deployed from ({gone}) "
+                f"does not exist. {FIX.format(pool=POOL)}", deployed.worker_log)
+
+
+def test_luisy_repo_without_the_entrypoint_fails_the_run_at_once(deployed, tmp_path):
+    from prefect.deployments import run_deployment
+
+    pool = "luisy-elsewhere"  # its own pool: this worker must not take the other tests' runs
+    _cli(deployed.env, "work-pool", "create", pool, "--type", "process")
+    elsewhere = tmp_path / "elsewhere"  # LUISY_REPO wins over the (good) recorded checkout
+    elsewhere.mkdir()
+    worker_log = tmp_path / "worker.log"
+    with _worker(f"prefect worker start --pool '{pool}'",
+                 {**deployed.env, "LUISY_REPO": str(elsewhere)}, worker_log):
+        run = run_deployment(_deploy_sales("elsewhere", pool, REPO), timeout=90,
+                             poll_interval=1)
+    _assert_ended_before_loading_the_flow(
+        run.id, f"luisy cannot run {ENTRYPOINT}: LUISY_REPO={elsewhere} has no "
+                f"flows/sales/flow.py. {FIX.format(pool=pool)}", worker_log)
+
+
 def test_luisy_cli_validates_deployments(tmp_path, capsys):
     from luisy import cli
 
@@ -360,3 +477,56 @@ def test_luisy_cli_validates_deployments(tmp_path, capsys):
                       "    work_pool: {name: p}\n    paramters: {}\n")
     assert cli.main(["validate-deployments", str(broken)]) == 1
     assert "paramters" in capsys.readouterr().out
+
+
+# -------------------------------------------------------------- the docs, pasted into a shell
+DOCS = REPO / "docs" / "prefect.md"
+DOCS_HEADING = "### From nothing to a finished run"
+
+
+def _docs_block() -> str:
+    """The first ```bash block under the heading, as a reader would copy it."""
+    section = DOCS.read_text().split(f"\n{DOCS_HEADING}\n", 1)[1]
+    match = re.search(r"^```bash\n(.*?)^```", section, re.MULTILINE | re.DOTALL)
+    assert match, f"no bash block under {DOCS_HEADING!r} in {DOCS}"
+    return match.group(1)
+
+
+def test_the_docs_from_nothing_to_a_finished_run_block_runs_verbatim(tmp_path):
+    """The block in bash, from the root of a checkout, with nothing of Prefect's set up.
+
+    The checkout is a copy (its prefect.yaml and flows/): the run writes its outputs under the
+    checkout's data/ and must not touch this one's. The one change to the block is the port:
+    Prefect's default (4200) may be taken by another server on this machine, so the block's
+    ``127.0.0.1:4200`` becomes a free port, which ``prefect server start`` is given through
+    PREFECT_SERVER_API_PORT, as a user would with ``--port``.
+    """
+    block = _docs_block()
+    assert block.count("127.0.0.1:4200") == 1, block
+    port = free_port()
+    checkout = tmp_path / "checkout"
+    shutil.copytree(REPO / "flows", checkout / "flows",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(PREFECT_YAML, checkout)
+    env = {key: value for key, value in os.environ.items()  # nothing of this session's server
+           if not key.startswith("PREFECT_") and key != "LUISY_REPO"}
+    env.update(QUIET_ENV, PREFECT_HOME=str(tmp_path / "home"),
+               PREFECT_SERVER_API_PORT=str(port),
+               PATH=f"{PREFECT.parent}{os.pathsep}{env.get('PATH', '')}",  # an activated venv
+               PREFECT_WORKER_QUERY_SECONDS="1")  # the worker polls every second, not every 10
+    log = tmp_path / "block.log"
+    with open(log, "wb") as out:
+        shell = subprocess.Popen(["bash", "-c", block.replace("127.0.0.1:4200",
+                                                              f"127.0.0.1:{port}")],
+                                 cwd=checkout, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, start_new_session=True)
+        try:  # the server and the worker it leaves running are in its process group
+            with contextlib.suppress(subprocess.TimeoutExpired):  # the output says where
+                shell.wait(timeout=300)
+        finally:
+            _stop_group(shell)
+    output = log.read_text(errors="replace")
+    assert "Flow run finished successfully in 'Completed'." in output, output[-6000:]
+    assert shell.returncode == 0, output[-6000:]
+    assert _printed_worker_command(output) in block  # the worker as `prefect deploy` says
+    assert list((checkout / "data").iterdir())  # ran in the checkout it was deployed from
