@@ -217,7 +217,7 @@ def _plan_and_run(args: argparse.Namespace, extra: list[str], out: TextIO) -> in
         print(f"\nluisy: {MissingExternalError(missing)}", file=sys.stderr)
     if missing or plan.check_errors():
         return 1
-    if args.dry_run or not (plan.to_run or args.hash_update_mode):
+    if args.dry_run or not (plan.to_run or args.hash_update_mode or args.report_complete):
         return 0
     if not args.hash_update_mode and not args.no_ask and not _confirm(plan, out):
         return 1
@@ -231,8 +231,23 @@ def _plan_and_run(args: argparse.Namespace, extra: list[str], out: TextIO) -> in
     if args.hash_update_mode:
         print(f"Recorded current keys for {len(summary.adopted)} existing output(s).", file=out)
     print(f"\n{summary}", file=out)
+    url = _flow_run_url(summary)
+    if url:
+        print(f"flow run: {url}", file=out)
     print(_verdict(summary), file=out)
     return 0 if summary.ok else 1
+
+
+def _flow_run_url(summary: BuildSummary) -> str | None:
+    """Where the build's flow run shows in the Prefect UI: only for a server the user
+    configured (``PREFECT_UI_URL``, or derived by Prefect from ``PREFECT_API_URL``), not for
+    the temporary one a command starts when none is, which is gone when the command ends."""
+    from prefect.settings import get_current_settings
+
+    ui = get_current_settings().ui_url
+    if not ui or summary.flow_run_id is None:
+        return None
+    return f"{ui.rstrip('/')}/runs/flow-run/{summary.flow_run_id}"
 
 
 def _verdict(summary: BuildSummary) -> str:

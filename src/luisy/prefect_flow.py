@@ -81,7 +81,8 @@ def _build_in_flow_run(task_cls: type[Task], task_names: list[str],
     root = task_cls(**{n: kwargs[n] for n in task_names if n in kwargs})
     plan = make_plan(root)
     summary, must_run = prepare(plan, kwargs.get("dry_run", False),
-                                kwargs.get("hash_update_mode", False))
+                                kwargs.get("hash_update_mode", False),
+                                kwargs.get("report_complete", False))
     if summary.missing_external:
         raise MissingExternalError(plan.missing_external())
     if plan.check_errors():

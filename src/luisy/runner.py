@@ -21,12 +21,21 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from luisy.assets import asset_key
 from luisy.cache import Category, Ledger
 from luisy.config import current, for_build, use
 from luisy.errors import LuisyError, MissingExternalError
 from luisy.planner import Decision, Plan, Step, make_plan
 from luisy.summary import BuildSummary
-from luisy.task_runs import _LEDGER, ELSEWHERE, GroupFailed, RunUnit, prefect_task_for
+from luisy.task_runs import (
+    _LEDGER,
+    ELSEWHERE,
+    GroupFailed,
+    RunUnit,
+    prefect_task_for,
+    register,
+    units_of_build,
+)
 from luisy.tasks.base import ExternalTask, Task
 
 if TYPE_CHECKING:
@@ -83,9 +92,10 @@ def build(
                             group_size=group_size)
 
 
-def prepare(plan: Plan, dry_run: bool = False, hash_update_mode: bool = False
-            ) -> tuple[BuildSummary, bool]:
-    """The summary of everything decided before running, and whether a flow must run.
+def prepare(plan: Plan, dry_run: bool = False, hash_update_mode: bool = False,
+            report_complete: bool = False) -> tuple[BuildSummary, bool]:
+    """The summary of everything decided before running, and whether a flow must run: when
+    a task must, or complete ones are to be shown (``report_complete``).
 
     Missing external data stops here; hash-update mode records keys here; a dry run ends here.
     Unless it is a dry run, the keys of external data that is there are recorded (folded into
@@ -113,7 +123,7 @@ def prepare(plan: Plan, dry_run: bool = False, hash_update_mode: bool = False
             logger.error("External data missing, nothing was run: %s", line)
     elif hash_update_mode:
         adopt_current_keys(plan, summary)
-    elif plan.to_run and not dry_run:
+    elif not dry_run and (plan.to_run or (report_complete and summary.already_done)):
         return summary, True
     plan.stores.compact()
     return summary, False
@@ -140,6 +150,7 @@ def execute_plan(
         settings.get_param("dry_run") if dry_run is None else dry_run,
         settings.get_param("hash_update_mode") if hash_update_mode is None
         else hash_update_mode,
+        report_complete,
     )
     if must_run:
         run_flow(plan, summary, workers=workers, progress=progress, task_runner=task_runner,
@@ -214,7 +225,10 @@ class _Scheduler:
         self.in_threads = in_threads
         self.idle = threading.Event()
         self.error: BaseException | None = None
-        self.prefect_tasks: dict[type, Any] = {}
+        self.prefect_tasks: dict[tuple[type, bool], Any] = {}
+        from prefect.context import FlowRunContext
+
+        self.task_runner = FlowRunContext.get().task_runner
         self.in_flight = 0
         #: task runs submitted and not finished: ``workers``, or twice that when the task
         #: runner runs at most ``workers`` at once itself (the rest wait in its queue)
@@ -224,10 +238,11 @@ class _Scheduler:
         #: everything downstream of a failed task, so each task is visited once
         self.cut_off: set[Task] = set()
 
-    def prefect_task(self, cls: type[Task]) -> Any:
-        found = self.prefect_tasks.get(cls)
+    def prefect_task(self, cls: type[Task], grouped: bool) -> Any:
+        found = self.prefect_tasks.get((cls, grouped))
         if found is None:
-            found = self.prefect_tasks[cls] = prefect_task_for(cls)
+            found = self.prefect_tasks[cls, grouped] = prefect_task_for(
+                cls, grouped, carry=not self.in_threads)
         return found
 
     def submit(self, unit: Unit) -> None:
@@ -237,14 +252,20 @@ class _Scheduler:
             if step.task in self.steps:
                 self.progress("start", step, 0.0)
         upstream = {id(f): f for s in steps for d in s.deps if (f := self.futures.get(d))}
-        future = self.prefect_task(type(unit[0])).submit(
-            unit=RunUnit(list(unit), [s.reason for s in steps], [s.key.key for s in steps],
-                         [s.record for s in steps], [s.location for s in steps],
-                         steps[0].decision is Decision.COMPLETE, self.config,
-                         [s.has(Category.FORCED) or s.has(Category.FORCED_UPSTREAM)
-                          for s in steps]),
-            wait_for=list(upstream.values()),
-        )
+        inputs = sorted({key for s in steps for d in s.deps
+                         if (key := asset_key(self.plan.steps[d].task))})
+        run_unit = RunUnit(list(unit), [s.reason for s in steps], [s.key.key for s in steps],
+                           [s.record for s in steps], [s.location for s in steps],
+                           steps[0].decision is Decision.COMPLETE, self.config,
+                           [s.has(Category.FORCED) or s.has(Category.FORCED_UPSTREAM)
+                            for s in steps],
+                           [asset_key(t) for t in unit], inputs)
+        register(run_unit)
+        # the flow run's task runner, as Task.submit would: the luisy task's parameters may
+        # be named like submit's own keywords (wait_for, return_state)
+        future = self.task_runner.submit(self.prefect_task(type(unit[0]), len(unit) > 1),
+                                         run_unit.parameters(carry=not self.in_threads),
+                                         list(upstream.values()))
         for task in unit:
             self.futures[task] = future
         self.in_flight += 1
@@ -391,11 +412,12 @@ def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
     ledger = Ledger(plan.stores)
     token = _LEDGER.set(ledger)
     try:
-        in_threads = ctx is None or isinstance(ctx.task_runner, ThreadPoolTaskRunner)
-        if in_threads and ctx is not None:
+        in_threads = isinstance(ctx.task_runner, ThreadPoolTaskRunner)
+        if in_threads:
             _no_nested_submit_warning(ctx.task_runner)
-        _Scheduler(plan, summary, workers, progress, report_complete, in_threads,
-                   group_size).run()
+        with units_of_build():
+            _Scheduler(plan, summary, workers, progress, report_complete, in_threads,
+                       group_size).run()
     finally:
         _LEDGER.reset(token)
         ledger.compact()

@@ -7,6 +7,9 @@ group of tiny ones of one class) as a transaction on its output through the buil
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
+import inspect
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -22,23 +25,50 @@ if TYPE_CHECKING:
 
 
 class RunUnit:
-    """What one Prefect task run carries: one luisy task, or a group of one class.
+    """What one Prefect task run runs: one luisy task, or a group of one class.
 
-    A single plain, picklable parameter: Prefect does not walk into it looking for futures,
-    and the server's flow-run graph counts each dependency edge once (it multiplies parent
-    edges by the number of task-run parameters).
+    The task run's parameters are the luisy task's own (a group's: the names of its
+    members), so the UI shows them; the unit itself is found by the task run in the build's
+    registry (:data:`_UNITS`), or, on a Dask worker, comes with the call as one more
+    parameter, picklable and plain so Prefect does not walk into it looking for futures.
     """
 
-    __slots__ = ("cached", "config", "forced", "keys", "locations", "reasons", "records",
-                 "tasks")
+    __slots__ = ("cached", "config", "forced", "inputs", "keys", "locations", "outputs",
+                 "reasons", "records", "tasks")
 
     def __init__(self, tasks: list[Task], reasons: list[str], keys: list[str],
                  records: list[Record | None], locations: list[str], cached: bool,
-                 config: dict[str, Any] | None, forced: list[bool]):
+                 config: dict[str, Any] | None, forced: list[bool],
+                 outputs: list[str | None], inputs: list[str]):
         self.tasks, self.reasons, self.keys, self.records = tasks, reasons, keys, records
         self.locations, self.cached, self.config = locations, cached, config
         #: per task: rerun though complete (``force``), so an output found current is redone
         self.forced = forced
+        #: asset keys: per task, of its output (None: it has none); of every input it reads
+        self.outputs, self.inputs = outputs, inputs
+
+    @property
+    def name(self) -> str:
+        """``Interim(month=2024-01)``, or for a group ``Leaf x100 (Leaf(i=0) … Leaf(i=99))``."""
+        tasks = self.tasks
+        if len(tasks) == 1:
+            return str(tasks[0])
+        return f"{tasks[0].get_task_family()} x{len(tasks)} ({tasks[0]} … {tasks[-1]})"
+
+    @property
+    def cache_key(self) -> str:
+        """The luisy key of its task; for a group, one key made of its members' keys."""
+        if len(self.keys) == 1:
+            return self.keys[0]
+        return hashlib.sha256("\n".join(self.keys).encode()).hexdigest()
+
+    def parameters(self, carry: bool) -> dict[str, Any]:
+        """The task run's parameters; ``carry``: with the unit itself (another process)."""
+        shown: dict[str, Any] = ({GROUP: [str(t) for t in self.tasks]} if len(self.tasks) > 1
+                                 else dict(self.tasks[0].param_kwargs))
+        if carry:
+            shown[CARRIED] = self
+        return shown
 
     def __getstate__(self) -> tuple:
         return tuple(getattr(self, name) for name in self.__slots__)
@@ -48,12 +78,38 @@ class RunUnit:
             setattr(self, name, value)
 
 
-def _run_name(parameters: dict[str, Any]) -> str:
-    """``Interim(month=2024-01)``, or for a group ``Leaf x100 (Leaf(i=0) … Leaf(i=99))``."""
-    tasks = parameters["unit"].tasks
-    if len(tasks) == 1:
-        return str(tasks[0])
-    return f"{tasks[0].get_task_family()} x{len(tasks)} ({tasks[0]} … {tasks[-1]})"
+#: parameter names of a group's task run (its members) and of a unit sent along (Dask)
+GROUP, CARRIED = "tasks", "luisy_unit"
+
+#: the units of the build whose task runs run in this context, by their first task's name
+_UNITS: ContextVar[dict[str, RunUnit] | None] = ContextVar("luisy_units", default=None)
+
+
+def register(unit: RunUnit) -> None:
+    """Make ``unit`` findable by its task run (in this build's context)."""
+    units = _UNITS.get()
+    if units is not None:
+        units[str(unit.tasks[0])] = unit
+
+
+@contextlib.contextmanager
+def units_of_build() -> Iterator[None]:
+    """The registry of units for the task runs started in this context (one build)."""
+    token = _UNITS.set({})
+    try:
+        yield
+    finally:
+        _UNITS.reset(token)
+
+
+def find_unit(cls: type[Task], grouped: bool, parameters: dict[str, Any]) -> RunUnit:
+    """The unit a task run of ``cls`` runs, from its parameters: the one it carries (another
+    process), else the build's, by its first task (a group's first member's name)."""
+    carried = parameters.get(CARRIED)
+    if carried is not None:
+        return carried
+    first = parameters[GROUP][0] if grouped else str(cls(**parameters))
+    return _UNITS.get()[first]  # type: ignore[index]
 
 
 class GroupFailed(LuisyError):
@@ -107,11 +163,11 @@ def _unit_context(unit: RunUnit) -> Iterator[Ledger]:
             ledger.compact()  # this process's records, folded (and its journal closed)
 
 
-def run_luisy_tasks(unit: RunUnit) -> State:
+def run_unit(unit: RunUnit) -> State:
     """Body of one Prefect task run: one luisy task, or a group of tiny ones of one class.
 
-    A module-level function of a picklable argument, so a Dask task runner can run it in
-    another process or on another machine; ``unit.config`` then brings luisy's settings.
+    A task found complete (shown with ``report_complete``) ends in Prefect's ``Cached``
+    state. The outputs it writes are Prefect assets, materialised from its inputs' assets.
     A single task's final state carries its luisy key as cache key. A group runs every member
     and fails at the end, naming the members that failed, so the others still count.
     """
@@ -120,8 +176,10 @@ def run_luisy_tasks(unit: RunUnit) -> State:
 
     luisy_tasks, reasons, keys = unit.tasks, unit.reasons, unit.keys
     if unit.cached:
-        return Completed(name="Cached", message=f"complete: {reasons[0]}",
-                         state_details=StateDetails(cache_key=keys[0]))
+        return _cached(f"complete: {reasons[0]}", keys[0])
+    from luisy.assets import materialise
+
+    materialise(unit.tasks, unit.outputs, unit.keys, unit.inputs)
     with _unit_context(unit) as ledger, task_prints():
         if len(luisy_tasks) == 1:
             try:
@@ -131,8 +189,7 @@ def run_luisy_tasks(unit: RunUnit) -> State:
                 luisy_tasks[0].logger.info("%s ran because: %s", luisy_tasks[0], reasons[0])
                 raise
             if not ran:
-                return Completed(name="Cached", message=ELSEWHERE,
-                                 state_details=StateDetails(cache_key=keys[0]))
+                return _cached(ELSEWHERE, keys[0])
             return Completed(message=f"ran because: {reasons[0]}",
                              state_details=StateDetails(cache_key=keys[0]))
         failed = {}
@@ -148,24 +205,62 @@ def run_luisy_tasks(unit: RunUnit) -> State:
     return Completed(message=f"ran {len(luisy_tasks)} tasks")
 
 
+def _cached(message: str, key: str) -> State:
+    """Prefect's own Cached state: Completed named Cached, as its engine makes one when a
+    transaction finds its key committed."""
+    from prefect.client.schemas.objects import StateDetails
+    from prefect.states import Completed
+
+    return Completed(name="Cached", message=message,
+                     state_details=StateDetails(cache_key=key))
+
+
 #: the state message of a task that another build completed while this one waited for it
 ELSEWHERE = "complete: another build made it meanwhile"
 
 
-def prefect_task_for(cls: type[Task]) -> Any:
-    """The Prefect task whose runs run tasks of ``cls``, with the class's Prefect options."""
+def prefect_task_for(cls: type[Task], grouped: bool = False, carry: bool = False) -> Any:
+    """The Prefect task whose runs run tasks of ``cls`` (groups of them: ``grouped``), with
+    the class's Prefect options.
+
+    Its function takes the luisy task's parameters (a group's: ``tasks``, the members' names),
+    plus, when the unit travels with the call to another process (``carry``), ``luisy_unit``.
+    """
     from prefect import task as prefect_task
     from prefect.cache_policies import NO_CACHE
 
-    return prefect_task(
-        run_luisy_tasks,
+    from luisy.prefect_cache import LuisyKey
+
+    # module-level helpers only: Dask pickles these functions by value, with what they use
+    unit_of = functools.partial(find_unit, cls, grouped)
+    names = [GROUP] if grouped else [name for name, _ in cls.get_params()]
+
+    def run(**parameters: Any) -> State:
+        return run_unit(unit_of(parameters))
+
+    def run_name(parameters: dict[str, Any]) -> str:
+        return unit_of(parameters).name
+
+    run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY)
+         for n in [*names, *([CARRIED] if carry else [])]])
+    run.__qualname__ = run.__name__ = f"run_{cls.__name__}{'_group' if grouped else ''}"
+    run.__module__ = __name__
+    found = prefect_task(
+        run,
         name=cls.get_task_family(),
-        task_run_name=_run_name,
+        task_run_name=run_name,
         retries=cls.retries,
         retry_delay_seconds=cls.retry_delay_seconds,
         timeout_seconds=cls.timeout_seconds,
         tags=list(cls.tags),
         cache_policy=NO_CACHE,
         persist_result=False,
+        refresh_cache=True,
         log_prints=False,  # prints go to the terminal and the logs: logs.task_prints
     )
+    # Prefect's constructor swaps any cache policy of a task without persisted results for
+    # NO_CACHE (its policies exist to find results); luisy's targets are the results, so the
+    # policy is set after it, to give the transaction and the task run their key
+    found.cache_policy = LuisyKey(unit_of=unit_of)
+    return found

@@ -22,10 +22,11 @@ MODEL = ("luisy.errors", "luisy.naming", "luisy.parameters", "luisy.date_interva
          "luisy.config", "luisy.services", "luisy.logs", "luisy.decorators", "luisy.tasks",
          "luisy.targets")
 ABOVE_MODEL = ("luisy.graph", "luisy.cache", "luisy.planner", "luisy.runner", "luisy.task_runs",
+               "luisy.prefect_cache", "luisy.assets",
                "luisy.summary",
                "luisy.prefect_flow", "luisy.artifacts", "luisy.visualize", "luisy.discovery",
                "luisy.file_patterns",
-               "luisy.cli", "luisy.testing", "luisy.deployments")
+               "luisy.cli", "luisy.testing", "luisy.deployments", "luisy.deploy_steps")
 
 
 def _module_name(path: Path) -> str:

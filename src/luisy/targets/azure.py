@@ -52,6 +52,10 @@ class AzureBlobStorageTarget(SparkTarget):
     def location(self) -> str:
         return self.blob_uri
 
+    @property
+    def uri(self) -> str:
+        return self.blob_uri
+
     def _local_dir(self) -> str | None:
         parsed = urlparse(self.blob_uri)
         return parsed.path if parsed.scheme == "file" else None

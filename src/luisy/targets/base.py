@@ -6,6 +6,7 @@ file or table.
 """
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -42,6 +43,12 @@ class Target(ABC):
     def location(self) -> str:
         """What users are shown in messages: a file path or a table name."""
         return self.path
+
+    @property
+    def uri(self) -> str:
+        """A URI naming the output, ``file:///...`` for files (a Prefect asset key is made
+        from it): tables and remote stores say theirs."""
+        return "file://" + os.path.abspath(self.path)
 
     def exists(self) -> bool:
         return self._exists()

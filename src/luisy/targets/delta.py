@@ -416,6 +416,12 @@ class DeltaTableTarget(SparkTarget):
         spec = self.partition_spec
         return f"{self.table_uri}[{spec}]" if spec else self.table_uri
 
+    @property
+    def uri(self) -> str:
+        """``delta://catalog.schema.table``, a partition after a ``/``: ``.../month=2024-01``."""
+        spec = self.partition_spec
+        return f"delta://{self.table_uri}" + (f"/{spec}" if spec else "")
+
     def table_path(self) -> str:
         """The folder of this table when tables are path-based (inside the working dir)."""
         root = os.path.join(current().working_dir, DELTA_DIR)
