@@ -92,6 +92,15 @@ def partitioned(month, **kwargs) -> DeltaTableTarget:
                             partition_values={"month": month}, **kwargs)
 
 
+def test_a_table_and_its_partitions_are_named_as_prefect_asset_keys(working_dir):
+    from prefect.assets import Asset
+
+    whole = DeltaTableTarget(catalog="main", schema="sales", table_name="clean")
+    assert whole.uri == "delta://main.sales.clean"
+    assert partitioned("2024-01").uri == "delta://c.s.p/month=2024-01"
+    assert Asset(key=partitioned("2024-01").uri).key == "delta://c.s.p/month=2024-01"
+
+
 # ---------------------------------------------------------------- options, names, literals
 @pytest.mark.parametrize(("options", "message"), [
     ({"mode": "upsert"}, "unknown Delta table mode 'upsert'"),
