@@ -2,10 +2,17 @@
 
 An asset's key is its target's URI (``file:///.../CleanSales_2024-01.parquet``,
 ``delta://main.sales.clean/month=2024-01``, ``abfs://...``), with the characters Prefect
-refuses in asset keys (spaces, ``%``, ``[`` ...) replaced by ``_``. The task run's asset
-context gets the outputs as its materialised assets and the task's inputs (complete or not,
-external data too) as their upstream, so Prefect emits ``prefect.asset.materialization.*``
-and ``prefect.asset.referenced`` events for what was produced from what when the run ends.
+refuses in asset keys (spaces, ``%``, ``[`` ...) replaced by ``_``.
+
+When a task's run ends, luisy sends Prefect's asset events for it: one
+``prefect.asset.materialization.succeeded`` (or ``.failed``) per output, whose related
+resources are every input it read (role ``asset``) and ``luisy`` (role
+``asset-materialized-by``), and whose payload names the task and its luisy key; and
+``prefect.asset.referenced`` for its external inputs, the data luisy never materialises.
+Prefect's own materialising tasks send a ``referenced`` event for every upstream asset of every
+run; luisy leaves those out for outputs of other tasks, which have their materialisation event
+(a fan-in of 3,000 would send 3,000 more events, each a cost on client and server). Members of a
+grouped task run each get their own events.
 """
 from __future__ import annotations
 
@@ -32,25 +39,18 @@ def asset_key(task: Task) -> str | None:
     return key
 
 
-def materialise(tasks: Sequence[Task], outputs: Sequence[str | None], keys: Sequence[str],
-                inputs: Sequence[str]) -> None:
-    """Declare the outputs of ``tasks`` (asset keys, luisy keys) as the assets the current
-    task run materialises, from its ``inputs`` (asset keys).
+def emit_materialisation(task: Task, output: str | None, luisy_key: str,
+                         inputs: Sequence[str], external: Sequence[str], ok: bool) -> None:
+    """The asset events of one task's run (none for a task without output)."""
+    from prefect.events import emit_event
 
-    Prefect emits the events when the task run ends: ``succeeded`` when it completes,
-    ``failed`` when it fails, none when it ends Cached (nothing was written).
-    """
-    from prefect.assets import Asset
-    from prefect.context import AssetContext
-
-    context = AssetContext.get()
-    made = [(key, task, luisy_key) for key, task, luisy_key
-            in zip(outputs, tasks, keys, strict=True) if key]
-    if context is None or not made:
+    if output is None:
         return
-    context.downstream_assets = {Asset(key=key) for key, _, _ in made}
-    context.upstream_assets = {Asset(key=key) for key in inputs}
-    context.materialized_by = "luisy"
-    for key, task, luisy_key in made:
-        context.materialization_metadata[key] = {"task": str(task), "luisy_key": luisy_key}
-    context.update_tracked_assets()
+    for key in external:
+        emit_event(event="prefect.asset.referenced", resource={"prefect.resource.id": key})
+    related = [{"prefect.resource.id": key, "prefect.resource.role": "asset"} for key in inputs]
+    related.append({"prefect.resource.id": "luisy",
+                    "prefect.resource.role": "asset-materialized-by"})
+    emit_event(event=f"prefect.asset.materialization.{'succeeded' if ok else 'failed'}",
+               resource={"prefect.resource.id": output}, related=related,
+               payload={"task": str(task), "luisy_key": luisy_key})

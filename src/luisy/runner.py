@@ -252,14 +252,15 @@ class _Scheduler:
             if step.task in self.steps:
                 self.progress("start", step, 0.0)
         upstream = {id(f): f for s in steps for d in s.deps if (f := self.futures.get(d))}
-        inputs = sorted({key for s in steps for d in s.deps
-                         if (key := asset_key(self.plan.steps[d].task))})
+        inputs = [[key for d in s.deps if (key := asset_key(d))] for s in steps]
+        external = [[key for d in s.deps if isinstance(d, ExternalTask) and (key := asset_key(d))]
+                    for s in steps]
         run_unit = RunUnit(list(unit), [s.reason for s in steps], [s.key.key for s in steps],
                            [s.record for s in steps], [s.location for s in steps],
                            steps[0].decision is Decision.COMPLETE, self.config,
                            [s.has(Category.FORCED) or s.has(Category.FORCED_UPSTREAM)
                             for s in steps],
-                           [asset_key(t) for t in unit], inputs)
+                           [asset_key(t) for t in unit], inputs, external)
         register(run_unit)
         # the flow run's task runner, as Task.submit would: the luisy task's parameters may
         # be named like submit's own keywords (wait_for, return_state)

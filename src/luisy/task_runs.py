@@ -33,19 +33,21 @@ class RunUnit:
     parameter, picklable and plain so Prefect does not walk into it looking for futures.
     """
 
-    __slots__ = ("cached", "config", "forced", "inputs", "keys", "locations", "outputs",
-                 "reasons", "records", "tasks")
+    __slots__ = ("cached", "config", "external", "forced", "inputs", "keys", "locations",
+                 "outputs", "reasons", "records", "tasks")
 
     def __init__(self, tasks: list[Task], reasons: list[str], keys: list[str],
                  records: list[Record | None], locations: list[str], cached: bool,
                  config: dict[str, Any] | None, forced: list[bool],
-                 outputs: list[str | None], inputs: list[str]):
+                 outputs: list[str | None], inputs: list[list[str]],
+                 external: list[list[str]]):
         self.tasks, self.reasons, self.keys, self.records = tasks, reasons, keys, records
         self.locations, self.cached, self.config = locations, cached, config
         #: per task: rerun though complete (``force``), so an output found current is redone
         self.forced = forced
-        #: asset keys: per task, of its output (None: it has none); of every input it reads
-        self.outputs, self.inputs = outputs, inputs
+        #: asset keys, per task: of its output (None: it has none), of every input it reads,
+        #: of those inputs that are external data
+        self.outputs, self.inputs, self.external = outputs, inputs, external
 
     @property
     def name(self) -> str:
@@ -177,14 +179,10 @@ def run_unit(unit: RunUnit) -> State:
     luisy_tasks, reasons, keys = unit.tasks, unit.reasons, unit.keys
     if unit.cached:
         return _cached(f"complete: {reasons[0]}", keys[0])
-    from luisy.assets import materialise
-
-    materialise(unit.tasks, unit.outputs, unit.keys, unit.inputs)
     with _unit_context(unit) as ledger, task_prints():
         if len(luisy_tasks) == 1:
             try:
-                ran = _run_one(luisy_tasks[0], unit.records[0], reasons[0], ledger,
-                               log_reason=False, forced=unit.forced[0])
+                ran = _run_member(unit, 0, ledger, log_reason=False)
             except Exception:
                 luisy_tasks[0].logger.info("%s ran because: %s", luisy_tasks[0], reasons[0])
                 raise
@@ -193,16 +191,33 @@ def run_unit(unit: RunUnit) -> State:
             return Completed(message=f"ran because: {reasons[0]}",
                              state_details=StateDetails(cache_key=keys[0]))
         failed = {}
-        for task, record, reason, forced in zip(luisy_tasks, unit.records, reasons,
-                                                unit.forced, strict=True):
+        for index, task in enumerate(luisy_tasks):
             try:
-                _run_one(task, record, reason, ledger, log_reason=True, forced=forced)
+                _run_member(unit, index, ledger, log_reason=True)
             except Exception as exc:
                 task.logger.exception("%s failed", task)
                 failed[str(task)] = f"{type(exc).__name__}: {exc}"
     if failed:
         raise GroupFailed(failed, len(luisy_tasks))
     return Completed(message=f"ran {len(luisy_tasks)} tasks")
+
+
+def _run_member(unit: RunUnit, index: int, ledger: Ledger, log_reason: bool) -> bool:
+    """Run the unit's ``index``-th task (:func:`_run_one`), then send its asset events."""
+    from luisy.assets import emit_materialisation
+
+    task = unit.tasks[index]
+    events = (task, unit.outputs[index], unit.keys[index], unit.inputs[index],
+              unit.external[index])
+    try:
+        ran = _run_one(task, unit.records[index], unit.reasons[index], ledger, log_reason,
+                       unit.forced[index])
+    except Exception:
+        emit_materialisation(*events, ok=False)
+        raise
+    if ran:  # not when another build made it meanwhile: this run wrote nothing
+        emit_materialisation(*events, ok=True)
+    return ran
 
 
 def _cached(message: str, key: str) -> State:

@@ -86,13 +86,18 @@ def test_task_runs_show_the_luisy_parameters_and_keep_their_edges(prices):
     assert root.read() == {"2024-01": 2, "2024-02": 2}
 
 
-def test_grouped_task_runs_show_their_members(prices):
+def test_grouped_task_runs_show_their_members_and_materialise_each(prices, working_dir):
     root = MonthlyReport(months=MONTHS)
     summary = luisy.build(root, group_size=10)
     runs = task_runs(summary.flow_run_id, expected=3)
     group = next(r for r in runs if r.name.startswith("RawSales x2"))
     assert set(group.task_inputs) == {"tasks"}
     assert len(group.cache_key) == 64
+    raw = {"file://" + RawSales(month=m).output().path for m in MONTHS}
+    events = _asset_events("file://" + str(working_dir), expected=5 + 2)
+    made = {e["resource"]["prefect.resource.id"] for e in events
+            if e["event"] == "prefect.asset.materialization.succeeded"}
+    assert raw <= made and len(made) == 5
 
 
 def _asset_events(uri_prefix: str, expected: int, timeout: float = 30.0) -> list[dict]:
@@ -118,7 +123,7 @@ def test_each_output_written_is_a_prefect_asset_materialised_from_its_inputs(pri
     uri = {t: "file://" + t.output().path for t in
            (Prices(), RawSales(month="2024-01"), CleanSales(month="2024-01"), root)}
     prefix = "file://" + str(working_dir)
-    events = _asset_events(prefix, expected=3 + 3)  # 3 materialised, 3 references
+    events = _asset_events(prefix, expected=3 + 1)  # 3 materialised, the external referenced
 
     made = {e["resource"]["prefect.resource.id"]: e for e in events
             if e["event"] == "prefect.asset.materialization.succeeded"}
@@ -137,9 +142,9 @@ def test_each_output_written_is_a_prefect_asset_materialised_from_its_inputs(pri
     assert clean["payload"]["task"] == "CleanSales(month=2024-01, min_quantity=1)"
     assert clean["payload"]["luisy_key"] == luisy.plan(root).steps[
         CleanSales(month="2024-01")].key.key
-    referenced = {e["resource"]["prefect.resource.id"] for e in events
-                  if e["event"] == "prefect.asset.referenced"}
-    assert uri[Prices()] in referenced
+    referenced = [e["resource"]["prefect.resource.id"] for e in events
+                  if e["event"] == "prefect.asset.referenced"]
+    assert referenced == [uri[Prices()]]  # outputs of tasks have their materialisation
 
 
 def test_asset_keys_are_valid_uris_whatever_the_path(tmp_path):
@@ -192,3 +197,13 @@ def test_the_cli_names_no_url_for_a_server_that_is_gone_when_it_ends(working_dir
     summary.flow_run_id = "0d3c5b3e-0000-4000-8000-000000000000"
     with temporary_settings(restore_defaults={PREFECT_API_URL, PREFECT_UI_URL}):
         assert _flow_run_url(summary) is None
+
+
+def test_a_failed_task_emits_a_failed_materialisation(working_dir):
+    from itasks import Broken
+
+    summary = luisy.build(Broken())
+    assert summary.failed == {Broken()}
+    events = _asset_events("file://" + str(working_dir), expected=1)
+    assert [(e["event"], e["resource"]["prefect.resource.id"]) for e in events] == [
+        ("prefect.asset.materialization.failed", "file://" + Broken().output().path)]
