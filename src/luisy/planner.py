@@ -144,8 +144,8 @@ def _forced_tasks(graph: TaskGraph, force: Iterable[str]) -> set[Task]:
     chosen = {t for t in runnable if type(t).__name__ in names or str(t) in names}
     unknown = names - {type(t).__name__ for t in chosen} - {str(t) for t in chosen}
     if unknown:
-        raise UsageError(f"--force names {', '.join(sorted(unknown))}, which is no task "
-                         f"(to run) below {graph.root}")
+        raise UsageError(f"force: {', '.join(sorted(unknown))} is no task (to run) below "
+                         f"{graph.root}; name a task class, a task as it prints, or 'all'")
     return chosen
 
 

@@ -339,7 +339,8 @@ def test_force_reruns_the_named_tasks_and_their_downstream_only(working_dir, mon
 
     assert luisy.build(Diamond(), force="all").completed == {Upstream(), Left(), Right(),
                                                              Diamond()}
-    with pytest.raises(luisy.errors.UsageError, match=r"--force names Nope, which is no task"):
+    with pytest.raises(luisy.errors.UsageError,
+                       match=r"force: Nope is no task \(to run\) below Diamond\(\); name a task"):
         luisy.build(Diamond(), force=["Nope"])
 
     monkeypatch.chdir(os.path.dirname(__file__))
