@@ -28,8 +28,9 @@ class Ping(luisy.Task):
 class LoadCheck(luisy.Task):
     """Fan-in: reads every ping, so it also checks that all of them wrote."""
 
-    n = luisy.IntParameter(default=100)
-    label = luisy.Parameter(default="check")
+    n = luisy.IntParameter(default=100, description="How many trivial tasks fan in.")
+    label = luisy.Parameter(default="check",
+                            description="Part of every task's name: a new label, new tasks.")
 
     def requires(self):
         return [Ping(i=i, label=self.label) for i in range(self.n)]

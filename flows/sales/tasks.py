@@ -58,8 +58,11 @@ class MonthlySummary(luisy.Task):
 class AllMonths(luisy.ConcatenationTask):
     """Fan-in: every month's summary in one table."""
 
-    months = luisy.ListParameter(default=["2024-01", "2024-02", "2024-03"])
-    min_quantity = luisy.IntParameter(default=1)
+    months = luisy.ListParameter(default=["2024-01", "2024-02", "2024-03"],
+                                 items=luisy.MonthParameter(),
+                                 description="The months of the report, YYYY-MM each.")
+    min_quantity = luisy.IntParameter(default=1,
+                                      description="Sales of fewer items are left out.")
 
     def requires(self):
         return [MonthlySummary(month=m, min_quantity=self.min_quantity) for m in self.months]

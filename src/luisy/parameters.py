@@ -32,7 +32,11 @@ NO_DEFAULT: Any = _NoDefault()
 
 
 class Parameter:
-    """A string parameter (any value given in Python is kept as it is), luigi style."""
+    """A string parameter (any value given in Python is kept as it is), luigi style.
+
+    ``json_schema`` is what a value looks like in JSON: the deployed flow's run form shows it
+    and the Prefect server checks submitted values against it, before a run starts.
+    """
 
     json_schema: dict[str, Any] = {"type": "string"}
 
@@ -138,7 +142,9 @@ class BoolParameter(Parameter):
 
 
 class DateParameter(Parameter):
-    json_schema = {"type": "string", "format": "date"}
+    #: the pattern too: Prefect's server checks patterns, not the ``date`` format
+    json_schema = {"type": "string", "format": "date",
+                   "pattern": r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"}
 
     def _from_python(self, value: Any) -> dt.date:
         if isinstance(value, dt.datetime):
@@ -160,7 +166,7 @@ class DateParameter(Parameter):
 class MonthParameter(DateParameter):
     """A month, held as the date of its first day and written ``YYYY-MM``."""
 
-    json_schema = {"type": "string", "pattern": r"^\d{4}-\d{2}$"}
+    json_schema = {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"}
 
     def _from_python(self, value: Any) -> dt.date:
         return super()._from_python(value).replace(day=1)
@@ -176,7 +182,9 @@ class MonthParameter(DateParameter):
 
 
 class DateIntervalParameter(Parameter):
-    json_schema = {"type": "string"}
+    #: luigi's forms: a day, an ISO week, a month, a year, ``<day>-<day>`` (see date_interval)
+    json_schema = {"type": "string", "pattern": (
+        r"^\d{4}(-W(0[1-9]|[1-4]\d|5[0-3])|-(0[1-9]|1[0-2])(-\d{2}(-\d{4}-\d{2}-\d{2})?)?)?$")}
 
     def _from_python(self, value: Any) -> DateInterval:
         if isinstance(value, DateInterval):
@@ -232,6 +240,31 @@ class FrozenDict(Mapping):
 class _JSONParameter(Parameter):
     _kind: type = list
 
+    def __init__(self, *args: Any, items: Parameter | None = None,
+                 schema: dict[str, Any] | None = None, **kwargs: Any):
+        """``schema`` (luigi's option) is the JSON schema values must match; ``items``, a
+        parameter such as ``MonthParameter()``, types the items of a list: its schema is the
+        items' (values stay as given, e.g. month strings)."""
+        super().__init__(*args, **kwargs)
+        if items is not None:
+            schema = {**type(self).json_schema, "items": items.json_schema}
+        self._schema = schema
+        if schema is not None:
+            self.json_schema = schema
+
+    def _check_schema(self, value: Any) -> None:
+        if self._schema is None:
+            return
+        import jsonschema  # a dependency of Prefect's; only parameters with a schema need it
+
+        validator = jsonschema.Draft202012Validator(
+            self._schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(_thaw(value)))
+        if error is not None:
+            where = "".join(f"[{p!r}]" for p in error.absolute_path)
+            raise InvalidValueError(f"{json.dumps(_thaw(value), default=str)}{where}: "
+                                    f"{error.message}")
+
     def parse(self, text: str) -> Any:
         try:
             value = json.loads(text)
@@ -243,6 +276,7 @@ class _JSONParameter(Parameter):
     def _from_python(self, value: Any) -> Any:
         if not isinstance(value, self._accepts()):
             raise InvalidValueError(f"expected a {self._kind.__name__}, got {value!r}")
+        self._check_schema(value)
         return _freeze(value)
 
     def _accepts(self) -> tuple[type, ...]:

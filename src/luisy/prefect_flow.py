@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-from typing import Any
+from typing import Annotated, Any
 
 from luisy.config import for_build, use
 from luisy.errors import MissingExternalError, TargetError, TaskDefinitionError
@@ -40,15 +40,41 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
 
 
 def _annotation(param: Parameter) -> Any:
-    if isinstance(param, MonthParameter):
-        return str  # YYYY-MM; a date picker would offer days
-    for kind, annotation in ((BoolParameter, bool), (IntParameter, int),
-                             (FloatParameter, float), (DateParameter, dt.date),
-                             (ListParameter, list), (TupleParameter, list),
-                             (DictParameter, dict)):
-        if isinstance(param, kind):
-            return annotation
-    return str
+    """The Python type of the form field, with the parameter's JSON schema: patterns for
+    months and date intervals, typed list items; the server refuses a run whose values do not
+    match (deployments enforce their parameter schema), before it starts."""
+    from pydantic import WithJsonSchema
+
+    python_type: Any = str
+    if not isinstance(param, MonthParameter):  # YYYY-MM: a date picker would offer days
+        for kind, annotation in ((BoolParameter, bool), (IntParameter, int),
+                                 (FloatParameter, float), (DateParameter, dt.date),
+                                 (ListParameter, list), (TupleParameter, list),
+                                 (DictParameter, dict)):
+            if isinstance(param, kind):
+                python_type = annotation
+                break
+    return Annotated[python_type, WithJsonSchema(dict(param.json_schema))]
+
+
+#: what luisy's options mean, in the run form
+OPTION_DOCS = {
+    "working_dir": "Where outputs and their keys live (default: the configured working dir).",
+    "workers": "How many tasks run at once.",
+    "dry_run": "Plan only: say what would run, run nothing.",
+    "hash_update_mode": "Record the current keys of existing outputs; run nothing.",
+    "report_complete": "Show complete tasks as Cached task runs too.",
+    "group_size": "Up to this many ready tasks of one class share a task run.",
+    "spark_block": "Name of the Prefect block that gives Spark tasks their session.",
+}
+
+
+def parameter_docs(task_cls: type[Task]) -> str:
+    """The ``Args:`` section Prefect reads the form's field descriptions from."""
+    described = [(name, " ".join(param.description.split()))
+                 for name, param in task_cls.get_params() if param.description]
+    described += list(OPTION_DOCS.items())
+    return "\n\nArgs:\n" + "\n".join(f"    {name}: {text}" for name, text in described)
 
 
 def flow_signature(task_cls: type[Task]) -> inspect.Signature:
@@ -65,7 +91,7 @@ def flow_signature(task_cls: type[Task]) -> inspect.Signature:
             continue
         default = param.default
         shown = None if default is None else (
-            default if annotation is dt.date and not isinstance(param, MonthParameter)
+            default if isinstance(param, DateParameter) and not isinstance(param, MonthParameter)
             else param.to_json(default))
         optional.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
                                           default=shown, annotation=annotation | None
@@ -126,7 +152,8 @@ def flow(task_cls: type[Task], name: str | None = None, description: str | None 
     run_pipeline.__signature__ = signature  # type: ignore[attr-defined]
     run_pipeline.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
     run_pipeline.__name__ = task_cls.get_task_family()
-    run_pipeline.__doc__ = description or inspect.getdoc(task_cls) or f"Build {task_cls.__name__}"
+    summary = description or inspect.getdoc(task_cls) or f"Build {task_cls.__name__}"
+    run_pipeline.__doc__ = summary + parameter_docs(task_cls)  # the form's descriptions
     run_pipeline.__module__ = task_cls.__module__
     run_pipeline.__qualname__ = run_pipeline.__name__
 
@@ -145,7 +172,7 @@ def flow(task_cls: type[Task], name: str | None = None, description: str | None 
         run_pipeline,
         name=name or task_cls.get_flow_name(),
         flow_run_name=run_name,
-        description=run_pipeline.__doc__,
+        description=summary,
         task_runner=task_runner or ThreadPoolTaskRunner(max_workers=8),
         persist_result=False,
         validate_parameters=False,

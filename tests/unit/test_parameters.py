@@ -283,3 +283,45 @@ def test_none_is_accepted_explicitly():
 def test_repr_mentions_default_and_significance():
     text = repr(luisy.IntParameter(default=3, significant=False))
     assert "IntParameter" in text and "3" in text and "False" in text
+
+
+class Months(luisy.Task):
+    months = luisy.ListParameter(items=luisy.MonthParameter(), description="Months, YYYY-MM.")
+    pairs = luisy.ListParameter(default=[[1, 2]], schema={
+        "type": "array", "items": {"type": "array", "items": {"type": "integer"}}})
+
+
+def test_description_and_schema_are_kept_on_the_parameter():
+    params = dict(Months.get_params())
+    assert params["months"].description == "Months, YYYY-MM."
+    assert params["months"].json_schema == {
+        "type": "array", "items": luisy.MonthParameter.json_schema}
+    assert params["pairs"].json_schema["items"]["items"] == {"type": "integer"}
+    assert luisy.ListParameter().json_schema == {"type": "array"}  # the class's, untouched
+
+
+def test_list_items_are_checked_against_their_schema_naming_task_and_item():
+    assert Months(months=["2024-01", "2024-12"]).months == ("2024-01", "2024-12")
+    with pytest.raises(ParameterError, match=r"Months: parameter 'months'.*\[1\]: '2024-13' "
+                                             r"does not match"):
+        Months(months=["2024-01", "2024-13"])
+    with pytest.raises(ParameterError, match=r"parameter 'pairs'.*\[0\]\[1\]: 'x' is not of "
+                                             r"type 'integer'"):
+        Months(months=[], pairs=[[1, "x"]])
+
+
+@pytest.mark.parametrize(("param", "good", "bad"), [
+    (luisy.MonthParameter(), ["2024-01", "1999-12"], ["2024-13", "2024-00", "2024-1"]),
+    (luisy.DateParameter(), ["2024-02-29", "2024-12-31"], ["2024-1-5", "15.01.2024"]),
+    (luisy.DateIntervalParameter(), ["2024", "2024-03", "2024-W09", "2024-03-05",
+                                     "2024-03-01-2024-04-15"], ["2024-W60", "24-3", "2024-13"]),
+])
+def test_patterns_accept_what_the_parameter_parses(param, good, bad):
+    import re
+
+    pattern = re.compile(param.json_schema["pattern"])
+    for text in good:
+        assert pattern.match(text), text
+        param.parse(text)  # and the parameter reads it
+    for text in bad:
+        assert not pattern.match(text), text
