@@ -1,10 +1,10 @@
 """One measurement in a fresh process: ``python bench/_worker.py SPEC.json``.
 
-Run by ``bench/run_all.py`` with the luisy 2 venv's python (sides ``luisy2`` and ``prefect``) or
-the luisy 1.4.7 venv's python (side ``luisy1``). Imports happen before the clock starts; the
-clock runs around the call being measured (``build(...)``, the flow, ``make_plan``, the
-fingerprints) and the result goes to ``spec["result"]`` as JSON. The caller times the whole
-process separately.
+Run by ``bench/run_all.py`` with the luisy 2 venv's python (sides ``luisy2``, ``prefect`` and
+``prefect-cached``) or the luisy 1.4.7 venv's python (side ``luisy1``). Imports happen before
+the clock starts; the clock runs around the call being measured (``build(...)``, the flow,
+``make_plan``, the fingerprints) and the result goes to ``spec["result"]`` as JSON. The caller
+times the whole process separately.
 
 Ops (``spec["op"]``):
 
@@ -12,6 +12,9 @@ Ops (``spec["op"]``):
 - ``flow``      the hand-written Prefect flow over a task list (``spec["tasks"]``: output stem and
                 dependency stems; with ``skip_existing`` it submits only tasks whose file is
                 missing, as a hand-written flow would on a rebuild);
+- ``flow`` of side ``prefect-cached``: the same task list as native Prefect tasks cached by
+                Prefect (``benchpipe.native``), every task submitted on every build, results
+                persisted under ``spec["result_storage"]``;
 - ``bare``      ``n`` no-op Prefect tasks in one flow (submitted, or called in the flow);
 - ``plan``      luisy 2 ``make_plan``; luisy 1: its hashing pass (dry run) and luigi's scheduling
                 pass (``Worker.add``, which checks ``complete()`` of every task) separately;
@@ -192,6 +195,55 @@ def prefect_flow(spec: dict) -> dict:
     return {"seconds": seconds, "ran": runs, "task_runs": runs}
 
 
+def prefect_cached_flow(spec: dict) -> dict:
+    """A flow as Prefect's caching docs would have it written: every task submitted, its
+    upstream futures as inputs, and Prefect deciding from its persisted cache records (key
+    ``INPUTS + TASK_SOURCE``) which task runs end ``Cached``. The records live in the build's
+    working dir, so a fresh process finds the previous build's and a fresh dir starts empty."""
+    from pathlib import Path
+
+    from prefect import flow
+    from prefect.futures import wait
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    native = importlib.import_module(spec["module"])
+    outdir = spec["outdir"]
+    os.makedirs(outdir, exist_ok=True)
+    storage = Path(spec["result_storage"])
+    tasks: list[tuple[str, list[str]]] = spec["tasks"]
+    wrapper = spec.get("wrapper")
+    # the task of an output stem is the one named after its family: Leaf_i=3 -> native.Leaf
+    families = {stem.split("_", 1)[0] for stem, _ in tasks} | ({"Wrapper"} if wrapper else set())
+    by_family = {f: getattr(native, f).with_options(result_storage=storage) for f in families}
+
+    @flow(name="NativeCached",
+          task_runner=ThreadPoolTaskRunner(max_workers=spec.get("workers", 1)),
+          persist_result=False, validate_parameters=False, log_prints=False)
+    def native_cached() -> dict[str, str]:  # output stem -> state name
+        futures: dict[str, Any] = {}
+        for stem, deps in tasks:
+            futures[stem] = by_family[stem.split("_", 1)[0]].submit(
+                outdir=outdir, stem=stem, upstream=[futures[d] for d in deps])
+        if wrapper:
+            futures[wrapper] = by_family["Wrapper"].submit(stem=wrapper,
+                                                           wait_for=list(futures.values()))
+        wait(list(futures.values()))
+        for fut in futures.values():
+            if not fut.state.is_completed():
+                raise RuntimeError(f"task run failed: {fut.state}")
+        return {stem: fut.state.name for stem, fut in futures.items()}
+
+    start = time.perf_counter()
+    state = native_cached(return_state=True)
+    seconds = time.perf_counter() - start
+    if not state.is_completed():
+        raise RuntimeError(f"native Prefect flow failed: {state}")
+    states = state.result()
+    ran = sum(name != "Cached" for name in states.values())
+    return {"seconds": seconds, "ran": ran, "cached": len(states) - ran,
+            "task_runs": len(states)}
+
+
 def prefect_bare(spec: dict) -> dict:
     """``n`` no-op tasks in one flow: Prefect's own cost of a task run."""
     from prefect import flow, task
@@ -280,6 +332,7 @@ OPS = {
     ("luisy2", "fingerprint"): l2_fingerprint,
     ("prefect", "flow"): prefect_flow,
     ("prefect", "bare"): prefect_bare,
+    ("prefect-cached", "flow"): prefect_cached_flow,
     ("luisy1", "build"): l1_build,
     ("luisy1", "plan"): l1_plan,
     ("luisy1", "fingerprint"): l1_fingerprint,

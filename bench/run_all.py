@@ -1,4 +1,4 @@
-"""luisy 2 against luisy 1.4.7 and a hand-written Prefect flow, side by side, in one command.
+"""luisy 2 against luisy 1.4.7, a hand-written Prefect flow and Prefect's own caching, side by side.
 
     .venv/bin/python bench/run_all.py
 
@@ -6,21 +6,28 @@ Creates the luisy 1.4.7 venv (``bench/.venv-luisy1``) if missing, writes the sam
 for both luisy versions (``bench/_pipelines.py``) under ``bench/_work/``, starts one Prefect
 server, runs every scenario at every size, writes ``bench/RESULTS.md`` and prints its tables.
 
-Each measurement is a fresh process (``bench/_worker.py``): luisy 2 and the hand-written Prefect
-flow with the luisy 2 venv's python, luisy 1.4.7 with its own venv's. The time reported first is
+Each measurement is a fresh process (``bench/_worker.py``): luisy 2 and the two Prefect flows
+with the luisy 2 venv's python, luisy 1.4.7 with its own venv's. The time reported first is
 measured inside that process around ``build(...)`` (imports done before the clock starts); the
 process's wall time (imports, interpreter start and exit, Prefect's event flush at exit) is
 reported separately. Between runs the Prefect server is left to record everything the last
 run sent (not timed), so no run pays for the previous one's backlog. ``workers=1`` everywhere
 (luisy 1.x's ``build()`` runs luigi with one worker whatever it is given).
 
-Scenarios: fan-in of N trivial tasks (first build, no-op rebuild), a chain of depth 200, a
-1,000-task DAG (10 levels x 100) rebuilt after an edit of one mid-level task class, planning at
-1k and 10k tasks, fingerprints of 200 task classes, and a bare Prefect task run (the floor).
+The Prefect sides: a hand-written flow without caching that submits what it knows to be missing
+(the floor of a task run), and "Prefect native caching", the same pipelines as Prefect tasks
+with ``cache_policy=INPUTS + TASK_SOURCE`` and persisted results, where every build submits
+every task and Prefect's cache records decide which task runs end ``Cached``.
 
-Options: ``--quick`` (small sizes, to try the harness), ``--l1-timeout`` (seconds before a luisy
-1.x process is stopped and reported as ``>T s``), ``--rounds`` (repeats of the fan-in and chain
-runs, medians reported), ``--no-luisy1``, ``--output``.
+Scenarios: fan-in of N trivial tasks (first build, no-op rebuild), a chain of depth 200, a
+1,000-task DAG (10 levels x 100) rebuilt after an edit of one mid-level task class, a 1,000-task
+fan-in rebuilt after an edit of a helper that a quarter of its tasks call, planning at 1k and
+10k tasks, fingerprints of 200 task classes, and a bare Prefect task run (the floor).
+
+Options: ``--quick`` (small sizes, to try the harness), ``--only native`` (luisy 2 against
+Prefect native caching alone: fan-in, chain, the two edits), ``--l1-timeout`` (seconds before a
+luisy 1.x process is stopped and reported as ``>T s``), ``--rounds`` (repeats of the fan-in and
+chain runs, medians reported), ``--no-luisy1``, ``--output``.
 """
 from __future__ import annotations
 
@@ -36,7 +43,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -50,8 +57,9 @@ from luisy.testing.server import PrefectServer  # noqa: E402
 
 WORK = os.path.join(HERE, "_work")
 WORKER = os.path.join(HERE, "_worker.py")
-SIDES = ("luisy2", "luisy1", "prefect")
-LABEL = {"luisy2": "luisy 2", "luisy1": "luisy 1.4.7", "prefect": "Prefect hand-written"}
+SIDES = ("luisy2", "luisy1", "prefect", "prefect-cached")
+LABEL = {"luisy2": "luisy 2", "luisy1": "luisy 1.4.7", "prefect": "Prefect hand-written",
+         "prefect-cached": "Prefect native caching"}
 
 
 def log(msg: str) -> None:
@@ -59,13 +67,18 @@ def log(msg: str) -> None:
 
 
 # ------------------------------------------------------------------------------ set-up
-def write_projects() -> dict[str, str]:
-    """A fresh copy of the pipelines for each luisy; the 1.x one pip-installed (editable)."""
+def write_projects(sides: tuple[str, ...] = ("luisy2", "luisy1")) -> dict[str, str]:
+    """A fresh copy of the pipelines for each side that imports them (a code edit of one side
+    never reaches another); the 1.x one pip-installed (editable)."""
     srcs = {}
-    for side in ("luisy2", "luisy1"):
+    for side in sides:
+        if side == "prefect":  # the hand-written flow has its tasks in _worker.py
+            continue
         root = os.path.join(WORK, f"{side}-project")
         shutil.rmtree(root, ignore_errors=True)
         srcs[side] = pipelines.write_project(root)
+    if "luisy1" not in srcs:
+        return srcs
     expected = os.path.join(srcs["luisy1"], pipelines.PACKAGE, "__init__.py")
     found = subprocess.run(
         [L1_PYTHON, "-c", f"import {pipelines.PACKAGE}; print({pipelines.PACKAGE}.__file__)"],
@@ -85,7 +98,7 @@ def build_parameters() -> set[str]:
     return set(found.stdout.split())
 
 
-def machine() -> dict[str, str]:
+def machine(luisy1: bool = True) -> dict[str, str]:
     mem_kb = 0
     with open("/proc/meminfo") as fh:
         for line in fh:
@@ -110,7 +123,7 @@ def machine() -> dict[str, str]:
                          capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "src"],
                            capture_output=True, text=True).stdout.strip()
-    return {
+    info = {
         "cores": str(os.cpu_count()),
         "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",
         "cpu": cpu,
@@ -118,9 +131,10 @@ def machine() -> dict[str, str]:
         "prefect": version(sys.executable, "prefect"),
         "luisy2": f"{version(sys.executable, 'luisy')} (git {rev}"
                   f"{', uncommitted changes in src/' if dirty else ''})",
-        "luisy1": version(L1_PYTHON, "luisy"),
-        "luigi": version(L1_PYTHON, "luigi"),
     }
+    if luisy1:  # its venv may not exist when it is not measured
+        info.update(luisy1=version(L1_PYTHON, "luisy"), luigi=version(L1_PYTHON, "luigi"))
+    return info
 
 
 # ------------------------------------------------------------------------------ running
@@ -198,7 +212,7 @@ class Bench:
                 env["WORKING_DIR"] = workdir
         else:
             env.update(self.server.env)
-            env["PYTHONPATH"] = self.srcs["luisy2"]
+            env["PYTHONPATH"] = self.srcs.get(side, self.srcs["luisy2"])
         return env
 
     def run(self, side: str, op: str, spec: dict, workdir: str | None = None,
@@ -206,7 +220,7 @@ class Bench:
         self.counter += 1
         tag = "".join(c if c.isalnum() else "-" for c in tag)
         name = f"{self.counter:03d}-{side}-{op}{'-' + tag if tag else ''}"
-        spec = {**spec, "side": "prefect" if op in ("flow", "bare") else side, "op": op,
+        spec = {**spec, "side": side, "op": op,
                 "result": os.path.join(self.logs, f"{name}.result.json")}
         if workdir:
             spec["workdir"] = workdir
@@ -322,25 +336,47 @@ def chain_tasks(depth: int) -> list[tuple[str, list[str]]]:
     return [(f"Chain_k={k}", [f"Chain_k={k - 1}"] if k else []) for k in range(depth)]
 
 
-def build_pair(bench: Bench, side: str, label: str, module: str, cls: str, params: dict,
-               hand_tasks: list, wrapper: str | None) -> tuple[Run, Run, str]:
-    """First build and no-op rebuild of one side in a fresh working dir."""
-    wd = bench.workdir(f"{label}-{side}")
+@dataclass(frozen=True)
+class Pipeline:
+    """One pipeline as each side builds it: luisy's root task, and for the Prefect flows the
+    task list (output stem, upstream stems) and the name of the final task that only waits."""
+    name: str
+    module: str
+    cls: str
+    params: dict
+    tasks: list[tuple[str, list[str]]]
+    wrapper: str | None
+
+
+def fanin(n: int) -> Pipeline:
+    return Pipeline(f"fan-in {n}", "benchpipe.fanin", "FanIn", {"n": n}, fanin_tasks(n), "FanIn")
+
+
+def build_once(bench: Bench, side: str, pipeline: Pipeline, wd: str, tag: str,
+               rebuild: bool = False) -> Run:
+    """One build of ``pipeline`` in working dir ``wd``. Only the hand-written flow is told that
+    it rebuilds (it then submits the tasks whose file is missing); the others decide alone."""
+    flow = {"tasks": pipeline.tasks, "wrapper": pipeline.wrapper, "outdir": wd}
     if side == "prefect":
-        spec = {"tasks": hand_tasks, "wrapper": wrapper, "outdir": wd}
-        first = bench.run(side, "flow", spec, tag=f"{label}-first")
-        noop = bench.run(side, "flow", {**spec, "skip_existing": True}, tag=f"{label}-noop")
-    else:
-        spec = {"module": module, "cls": cls, "params": params}
-        first = bench.run(side, "build", spec, wd, tag=f"{label}-first")
-        noop = bench.run(side, "build", spec, wd, tag=f"{label}-noop") \
-            if first.seconds is not None else Run(None, None, timeout=first.timeout,
-                                                  error=first.error)
-    return first, noop, wd
+        return bench.run(side, "flow", {**flow, "skip_existing": rebuild}, tag=tag)
+    if side == "prefect-cached":
+        return bench.run(side, "flow", {**flow, "module": f"{pipelines.PACKAGE}.native",
+                                        "result_storage": os.path.join(wd, "prefect-results")},
+                         tag=tag)
+    return bench.run(side, "build", {"module": pipeline.module, "cls": pipeline.cls,
+                                     "params": pipeline.params}, wd, tag=tag)
 
 
-def scenario_builds(bench: Bench, results: dict, name: str, module: str, cls: str,
-                    params: dict, hand_tasks: list, wrapper: str | None,
+def build_pair(bench: Bench, side: str, pipeline: Pipeline) -> tuple[Run, Run, str]:
+    """First build and no-op rebuild of one side in a fresh working dir."""
+    wd = bench.workdir("".join(c if c.isalnum() else "-" for c in f"{pipeline.name}-{side}"))
+    first = build_once(bench, side, pipeline, wd, f"{pipeline.name}-first")
+    if first.seconds is None:
+        return first, Run(None, None, timeout=first.timeout, error=first.error), wd
+    return first, build_once(bench, side, pipeline, wd, f"{pipeline.name}-noop", rebuild=True), wd
+
+
+def scenario_builds(bench: Bench, results: dict, pipeline: Pipeline,
                     rounds: dict[str, int] | None = None) -> None:
     rounds = rounds or bench.rounds
     firsts: dict[str, list[Run]] = {s: [] for s in bench.sides}
@@ -352,74 +388,115 @@ def scenario_builds(bench: Bench, results: dict, name: str, module: str, cls: st
                 continue
             if firsts[side] and firsts[side][-1].timeout is not None:
                 continue  # a timed-out size is not repeated
-            first, noop, _ = build_pair(bench, side, name, module, cls, params, hand_tasks,
-                                        wrapper)
+            first, noop, _ = build_pair(bench, side, pipeline)
             firsts[side].append(first)
             noops[side].append(noop)
-    results[f"{name}: first build"] = {s: median_run(r) for s, r in firsts.items()}
-    results[f"{name}: no-op rebuild"] = {s: median_run(r) for s, r in noops.items()}
+    results[f"{pipeline.name}: first build"] = {s: median_run(r) for s, r in firsts.items()}
+    results[f"{pipeline.name}: no-op rebuild"] = {s: median_run(r) for s, r in noops.items()}
 
 
-def _edit_round(bench: Bench, side: str, width: int, hand: list, affected: set[str]
-                ) -> tuple[Run, Run, Run]:
-    """First build, no-op rebuild, then the edit of L5 and the rebuild (Prefect: a flow of
+@dataclass(frozen=True)
+class EditCase:
+    """A code edit between two builds, and the output stems whose tasks it should rerun."""
+    key: str  # the edit in pipelines.EDITS (luisy's sides)
+    what: str  # "editing L5", for the result rows
+    pipeline: Pipeline
+    affected: frozenset[str]
+    native_edit: str  # the same edit in benchpipe.native (the helper is shared)
+    text: str  # for the report: the pipeline, the edit, which tasks it affects and why
+    native_stale: str  # for the report: why Prefect's key does not see the edit
+
+
+def dag_edit(width: int) -> EditCase:
+    tasks = pipelines.dag_tasks(width)
+    level = pipelines.EDITED_LEVEL
+    return EditCase(
+        "dag", f"editing L{level}",
+        Pipeline(f"DAG {pipelines.LEVELS}x{width}", "benchpipe.dag", "DagRoot", {"w": width},
+                 tasks, "DagRoot"),
+        frozenset(s for s, _ in tasks if int(s[1:s.index("_")]) >= level), "native dag",
+        f"`DagRoot(w)`: {pipelines.LEVELS} levels of `w` tasks, each `Lk(i)` requiring "
+        f"`L(k-1)(i)` and `L(k-1)(i+1 mod w)`. After the first build, one statement is added "
+        f"to `L{level}.run` (the native `L{level}` task function); the affected tasks are "
+        f"L{level}..L{pipelines.LEVELS - 1} (their outputs depend on L{level}'s).",
+        f"the tasks downstream of L{level} get the same upstream results as before, so their "
+        "`INPUTS` are unchanged, and `TASK_SOURCE` hashes only each task's own source")
+
+
+def helper_edit(n: int) -> EditCase:
+    tasks = pipelines.helped_tasks(n)
+    every = pipelines.HELPED_EVERY
+    return EditCase(
+        "helper", "editing the helper",
+        Pipeline(f"fan-in {n}, 1 in {every} calling a helper", "benchpipe.helped",
+                 "HelperRoot", {"n": n}, tasks, "HelperRoot"),
+        frozenset(s for s, _ in tasks if s.startswith("Helped_")), "helper",
+        f"`HelperRoot(n)`: {n} independent tasks; every {every}th one (`Helped`) writes "
+        "`stamp(PAYLOAD)`, a function of the project's `benchpipe/util.py`, the others "
+        "(`Plain`) write `PAYLOAD`. After the first build, `stamp` is changed to return "
+        "another value; the affected tasks are the `Helped` ones (their outputs are now wrong).",
+        "`TASK_SOURCE` hashes the task function's own source, not the helpers it calls, and "
+        "the inputs did not change")
+
+
+def _edit_round(bench: Bench, side: str, case: EditCase) -> tuple[Run, Run, Run]:
+    """First build, no-op rebuild, then the edit and the rebuild (the hand-written flow: of
     exactly the affected tasks); the rebuild's data says which outputs it rewrote."""
-    if side == "prefect":
-        first, noop, wd = build_pair(bench, side, "dag", "", "", {}, hand, "DagRoot")
-        subset = [(s, [d for d in deps if d in affected]) for s, deps in hand if s in affected]
-        before = outputs(wd)
-        rerun = bench.run(side, "flow", {"tasks": subset, "wrapper": "DagRoot", "outdir": wd},
-                          tag="dag-rerun-affected")
-        after = outputs(wd)
+    pipeline = case.pipeline
+    first, noop, wd = build_pair(bench, side, pipeline)
+    if first.seconds is None:
+        return first, noop, Run(None, None, timeout=first.timeout, error=first.error)
+    before = outputs(wd)
+    if side == "prefect":  # a flow has no notion of code changes: the affected, by hand
+        subset = Pipeline(pipeline.name, "", "", {}, [
+            (s, [d for d in deps if d in case.affected]) for s, deps in pipeline.tasks
+            if s in case.affected], pipeline.wrapper)
+        rerun = build_once(bench, side, subset, wd, f"{pipeline.name}-rerun-affected")
     else:
-        first, noop, wd = build_pair(bench, side, "dag", "benchpipe.dag", "DagRoot",
-                                     {"w": width}, hand, None)
-        if first.seconds is None:
-            return first, noop, Run(None, None, timeout=first.timeout, error=first.error)
-        pipelines.edit_dag(bench.srcs[side])
-        before = outputs(wd)
+        pipelines.apply_edit(bench.srcs[side],
+                             case.native_edit if side == "prefect-cached" else case.key)
         try:
-            rerun = bench.run(side, "build", {"module": "benchpipe.dag", "cls": "DagRoot",
-                                              "params": {"w": width}}, wd, tag="dag-after-edit")
+            rerun = build_once(bench, side, pipeline, wd, f"{pipeline.name}-after-edit")
         finally:
             pipelines.write_project(os.path.dirname(bench.srcs[side]))  # undo the edit
-        after = outputs(wd)
+    after = outputs(wd)
     stems = {os.path.splitext(os.path.basename(p))[0]: p for p in before}
     changed = {s for s, p in stems.items() if p in after and after[p] != before[p]}
     missing = {s for s, p in stems.items() if p not in after}
     rerun.data.update({
         "outputs_rewritten": len(changed),
+        "affected_rewritten": len(changed & case.affected),
+        "affected_not_rewritten": len(case.affected - changed),
+        "others_rewritten": len(changed - case.affected),
         "outputs_deleted": len(missing),
-        "exactly_affected": changed == affected and not missing,
-        "affected": len(affected),
-        "rewritten_levels": sorted({s.split("_")[0] for s in changed}),
+        "exactly_affected": changed == case.affected and not missing,
+        "affected": len(case.affected),
+        "rewritten_families": sorted({s.split("_")[0] for s in changed}),
     })
-    log(f"  {LABEL[side]} after the edit: {len(changed)} outputs rewritten "
-        f"(levels {rerun.data['rewritten_levels']}), {len(missing)} deleted; "
-        f"affected: {len(affected)}")
+    log(f"  {LABEL[side]} after {case.what}: {len(changed)} outputs rewritten "
+        f"({rerun.data['rewritten_families']}), {len(missing)} deleted; "
+        f"affected: {len(case.affected)}")
     return first, noop, rerun
 
 
-def scenario_edit(bench: Bench, results: dict, edit: dict, width: int) -> None:
-    """10 x width DAG: first build, no-op, edit L5's code, rebuild; which outputs changed."""
-    name = f"DAG {pipelines.LEVELS}x{width}"
-    hand = pipelines.dag_tasks(width)
-    affected = {stem for stem, _ in hand if int(stem[1:stem.index("_")]) >=
-                pipelines.EDITED_LEVEL}
+def scenario_edit(bench: Bench, results: dict, edits: dict, case: EditCase) -> None:
+    """Build, no-op, edit, rebuild, every side; ``edits[case.key]``: each side's rebuild."""
     runs: dict[str, list[tuple[Run, Run, Run]]] = {s: [] for s in bench.sides}
     for rnd in range(max(bench.rounds.values())):
         order = bench.sides if rnd % 2 == 0 else tuple(reversed(bench.sides))
         for side in order:
             if rnd >= bench.rounds[side] or (runs[side] and runs[side][-1][0].timeout):
                 continue
-            runs[side].append(_edit_round(bench, side, width, hand, affected))
-    for i, label in enumerate(("first build", "no-op rebuild", "rebuild after editing L5")):
+            runs[side].append(_edit_round(bench, side, case))
+    name = case.pipeline.name
+    for i, label in enumerate(("first build", "no-op rebuild", f"rebuild after {case.what}")):
         results[f"{name}: {label}"] = {s: median_run([r[i] for r in rs])
                                        for s, rs in runs.items()}
+    edits[case.key] = {}
     for side, rs in runs.items():
-        rerun = results[f"{name}: rebuild after editing L5"][side]
+        rerun = results[f"{name}: rebuild after {case.what}"][side]
         rerun.data["exactly_affected"] = all(r[2].data.get("exactly_affected") for r in rs)
-        edit[side] = rerun
+        edits[case.key][side] = rerun
 
 
 def scenario_plan(bench: Bench, results: dict, plan_rows: dict, size_label: str, module: str,
@@ -470,6 +547,8 @@ def results_table(results: dict[str, dict[str, Run]], sides: tuple[str, ...]) ->
         head.append("luisy2 / luisy1")
     if "prefect" in cols:
         head.append("luisy2 / prefect")
+    if "prefect-cached" in cols:
+        head.append("luisy2 / native")
     head += [f"wall: {LABEL[s]} (s)" for s in cols]
     if "luisy1" in cols:
         head.append("wall luisy2 / luisy1")
@@ -481,6 +560,8 @@ def results_table(results: dict[str, dict[str, Run]], sides: tuple[str, ...]) ->
             cells.append(ratio(l2, row.get("luisy1")))
         if "prefect" in cols:
             cells.append(ratio(l2, row.get("prefect")))
+        if "prefect-cached" in cols:
+            cells.append(ratio(l2, row.get("prefect-cached")))
         cells += [row[s].show("wall") if s in row and row[s].wall is not None else ""
                   for s in cols]
         if "luisy1" in cols:
@@ -512,11 +593,42 @@ def cpu_table(results: dict[str, dict[str, Run]], sides: tuple[str, ...]) -> lis
     return lines
 
 
+def edit_section(case: EditCase, runs: dict[str, Run]) -> list[str]:
+    """The table of one edit's rebuilds, and what Prefect's own caching did, in words."""
+    out = [f"### {case.what[0].upper()}{case.what[1:]} ({case.pipeline.name})", "",
+           case.text, "",
+           "| side | rebuild (s) | outputs rewritten | task families rewritten | outputs deleted "
+           "| task runs | exactly the affected tasks |",
+           "|---|---|---|---|---|---|---|"]
+    for side in (s for s in SIDES if s in runs):
+        run, d = runs[side], runs[side].data
+        task_runs = f"{d.get('ran', '')}" + (f" ran, {d['cached']} `Cached`" if "cached" in d
+                                             else "")
+        out.append(f"| {LABEL[side]} | {run.show()} | {d.get('outputs_rewritten', '')} "
+                   f"of {d.get('affected', '')} affected | "
+                   f"{', '.join(d.get('rewritten_families', [])) or '-'} | "
+                   f"{d.get('outputs_deleted', '')} | {task_runs} | "
+                   f"{'yes' if d.get('exactly_affected') else 'no'} |")
+    native = runs.get("prefect-cached")
+    if native is not None and native.seconds is not None:
+        d = native.data
+        stale = d["affected_not_rewritten"]
+        others = f" and {d['others_rewritten']} others" if d["others_rewritten"] else ""
+        did = (f"Measured: Prefect's own caching (`INPUTS + TASK_SOURCE`) rewrote "
+               f"{d['affected_rewritten']} of the {d['affected']} affected outputs{others} "
+               f"({d['ran']} task runs ran, {d['cached']} ended `Cached`)")
+        out += ["", did + (f": {stale} affected outputs kept results of the code before the "
+                           f"edit, stale, because {case.native_stale}." if stale else
+                           ": its key saw the edit.")]
+    return [*out, ""]
+
+
 def report(args: argparse.Namespace, info: dict, command: str, results: dict,
-           edit: dict, plan_rows: dict, bare: dict, targets: list, sides: tuple,
-           elapsed: float) -> str:
+           cases: list[EditCase], edits: dict, plan_rows: dict, bare: dict, targets: list,
+           sides: tuple, elapsed: float) -> str:
+    others = [LABEL[s] for s in SIDES if s in sides and s != "luisy2"]
     out = [
-        "# Benchmarks: luisy 2 vs luisy 1.4.7 vs a hand-written Prefect flow",
+        f"# Benchmarks: luisy 2 vs {', '.join(others)}",
         "",
         "Generated by `bench/run_all.py`; do not edit by hand (rerun the command).",
         "",
@@ -525,10 +637,16 @@ def report(args: argparse.Namespace, info: dict, command: str, results: dict,
         f"Python {info['python']}",
         f"- luisy 2: {info['luisy2']}, Prefect {info['prefect']} (one local "
         "`prefect server start`, SQLite)",
-        f"- luisy 1.4.7: luisy {info['luisy1']}, luigi {info['luigi']} (venv "
-        "`bench/.venv-luisy1`)",
+        *([f"- luisy 1.4.7: luisy {info['luisy1']}, luigi {info['luigi']} (venv "
+           "`bench/.venv-luisy1`)"] if "luisy1" in info else []),
         f"- command: `{command}` ({elapsed / 60:.1f} min)",
         "",
+        *(["Prefect native caching: the same pipelines as Prefect tasks (`benchpipe.native`) "
+           "with `cache_policy=INPUTS + TASK_SOURCE` and `persist_result=True`, results "
+           "stored in the build's working dir, each task taking its upstream results as "
+           "inputs. Every build submits every task; on a rebuild (a fresh process) Prefect "
+           "reads its cache records, and a task run whose key matches ends `Cached`.", ""]
+          if "prefect-cached" in sides else []),
         "Times in seconds. The first columns are measured inside each process around the "
         "call (`build(...)`, the flow, `make_plan`, the fingerprints), after imports; the "
         "`wall` columns are the whole process (interpreter start, imports, the run, exit "
@@ -562,30 +680,20 @@ def report(args: argparse.Namespace, info: dict, command: str, results: dict,
         *cpu_table(results, sides),
         "",
     ]
-    if edit:
+    if edits:
         out += [
-            "## Rerun after a code edit",
+            "## Reruns after a code edit",
             "",
-            f"`DagRoot(w)`: {pipelines.LEVELS} levels of `w` tasks, each `Lk(i)` requiring "
-            f"`L(k-1)(i)` and `L(k-1)(i+1 mod w)`. After the first build, one statement is "
-            f"added to `L{pipelines.EDITED_LEVEL}.run`; the affected tasks are "
-            f"L{pipelines.EDITED_LEVEL}..L{pipelines.LEVELS - 1} (their outputs depend on "
-            "L5's). Counted from output files rewritten / deleted by the rebuild. The Prefect "
-            "column runs exactly the affected tasks, listed by hand (a flow has no notion of "
-            "code changes): the floor for that rerun.",
+            "Counted from the output files the rebuild rewrote / deleted, and from its task "
+            "runs (Prefect native caching: ran = not `Cached`). The hand-written Prefect "
+            "flow runs exactly the affected tasks, listed by hand (a flow has no notion of "
+            "code changes): the floor for that rerun. Prefect native caching submits every "
+            "task and leaves the decision to its cache key.",
             "",
-            "| side | rebuild (s) | outputs rewritten | levels rewritten | outputs deleted "
-            "| exactly the affected tasks |",
-            "|---|---|---|---|---|---|",
         ]
-        for side, run in edit.items():
-            d = run.data
-            out.append(f"| {LABEL[side]} | {run.show()} | {d.get('outputs_rewritten', '')} "
-                       f"of {d.get('affected', '')} affected | "
-                       f"{', '.join(d.get('rewritten_levels', [])) or '-'} | "
-                       f"{d.get('outputs_deleted', '')} | "
-                       f"{'yes' if d.get('exactly_affected') else 'no'} |")
-        out.append("")
+        for case in cases:
+            if case.key in edits:
+                out += edit_section(case, edits[case.key])
     if plan_rows:
         out += [
             "## Planning",
@@ -624,41 +732,59 @@ def per_task(run: Run | None, n: int, minus: Run | None = None) -> str:
     return f"{(run.seconds - base) / n * 1000:.2f}"
 
 
-def evaluate(results: dict, edit: dict, fanin_big: int) -> list[tuple[str, str, str]]:
+def times(r: float) -> str:
+    """A ratio, with a third digit where the 0.05x target needs it."""
+    return f"{r:.2f}x" if r >= 0.1 else f"{r:.3f}x"
+
+
+def judge(row: dict[str, Run], side: str, limit: float) -> tuple[str, str] | None:
+    """luisy 2 against ``side`` in one result row, target luisy 2 <= ``limit`` x ``side``:
+    (measured, verdict); None when either is missing. With several rounds of both, the verdict
+    is the median of the per-round ratios: a round is one state of the machine, whose speed
+    drifts between rounds (the same luisy 1.4.7 build has taken 32 s and 66 s here)."""
+    l2, other = row.get("luisy2"), row.get(side)
+    if l2 is None or other is None:
+        return None
+    if l2.seconds is None:
+        return f"luisy 2 {l2.show()}", "FAIL"
+    if other.seconds is None and other.timeout is not None:
+        return (f"{l2.seconds:.2f} s vs >{other.timeout:.0f} s",
+                "PASS" if l2.seconds <= limit * other.timeout else "FAIL")
+    if other.seconds is None:
+        return f"{LABEL[side]} failed", "n/a"
+    r = l2.seconds / other.seconds
+    measured = f"medians {l2.seconds:.2f} s vs {other.seconds:.2f} s = {times(r)} " \
+               f"(wall {ratio(l2, other, 'wall')}x)"
+    pairs = list(zip(l2.data.get("all_seconds", []), other.data.get("all_seconds", []),
+                     strict=False))
+    if len(pairs) > 1:  # the same round: the same state of the machine
+        per_round = [a / b for a, b in pairs]
+        r = statistics.median(per_round)
+        measured += "; per round " + ", ".join(times(x) for x in per_round) + \
+            f", median {times(r)}"
+    return measured, "PASS" if r <= limit else "FAIL"
+
+
+def rewrote(side: str, d: dict) -> str:
+    return (f"{LABEL[side]} rewrote {d.get('outputs_rewritten')} outputs "
+            f"({', '.join(d.get('rewritten_families', [])) or '-'}), deleted "
+            f"{d.get('outputs_deleted')}")
+
+
+def evaluate(results: dict, edits: dict, fanin_big: int) -> list[tuple[str, str, str]]:
     targets = []
-    for kind in ("first build", "no-op rebuild"):
-        row = results.get(f"fan-in {fanin_big}: {kind}", {})
-        l2, l1 = row.get("luisy2"), row.get("luisy1")
-        if l2 is None or l1 is None:
-            continue
-        if l2.seconds is None:
-            verdict, measured = "FAIL", f"luisy 2 {l2.show()}"
-        elif l1.seconds is None and l1.timeout is not None:
-            verdict = "PASS" if l2.seconds <= 0.5 * l1.timeout else "FAIL"
-            measured = f"{l2.seconds:.2f} s vs >{l1.timeout:.0f} s"
-        elif l1.seconds is None:
-            verdict, measured = "n/a", "luisy 1.4.7 failed"
-        else:
-            r = l2.seconds / l1.seconds
-            measured = f"medians {l2.seconds:.2f} s vs {l1.seconds:.2f} s = {r:.2f}x " \
-                       f"(wall {ratio(l2, l1, 'wall')}x)"
-            pairs = list(zip(l2.data.get("all_seconds", []), l1.data.get("all_seconds", []),
-                             strict=False))
-            if len(pairs) > 1:  # the same round: the same state of the machine
-                per_round = [a / b for a, b in pairs]
-                r = statistics.median(per_round)
-                measured += "; per round " + ", ".join(f"{x:.2f}" for x in per_round) + \
-                    f", median {r:.2f}x"
-            verdict = "PASS" if r <= 0.5 else "FAIL"
-        targets.append((f"{kind} of {fanin_big:,} trivial tasks <= 0.5x luisy 1.4.7",
-                        measured, verdict))
-    if "luisy2" in edit:
-        d = edit["luisy2"].data
+    first = results.get(f"fan-in {fanin_big}: first build", {})
+    noop = results.get(f"fan-in {fanin_big}: no-op rebuild", {})
+    for kind, row in (("first build", first), ("no-op rebuild", noop)):
+        verdict = judge(row, "luisy1", 0.5)
+        if verdict:
+            targets.append((f"{kind} of {fanin_big:,} trivial tasks <= 0.5x luisy 1.4.7",
+                            *verdict))
+    if "luisy2" in edits.get("dag", {}):
+        d = edits["dag"]["luisy2"].data
         targets.append((
             "rerun after a mid-level edit touches only the affected tasks",
-            f"luisy 2 rewrote {d.get('outputs_rewritten')} outputs (levels "
-            f"{', '.join(d.get('rewritten_levels', []))}), deleted "
-            f"{d.get('outputs_deleted')}; affected: {d.get('affected')}",
+            f"{rewrote('luisy2', d)}; affected: {d.get('affected')}",
             "PASS" if d.get("exactly_affected") else "FAIL"))
     for name, row in results.items():
         if name.startswith(f"fan-in {fanin_big}: first build, luisy 2 build(") and \
@@ -668,13 +794,32 @@ def evaluate(results: dict, edit: dict, fanin_big: int) -> list[tuple[str, str, 
             targets.append((f"(opt-in) first build of {fanin_big:,} with {option} <= 0.5x "
                             "luisy 1.4.7", f"{row['luisy2'].seconds:.2f} s = {r:.2f}x",
                             "PASS" if r <= 0.5 else "FAIL"))
-    row = results.get(f"fan-in {fanin_big}: first build", {})
-    if row.get("luisy2") and row.get("prefect") and row["luisy2"].seconds and \
-            row["prefect"].seconds:
-        r = row["luisy2"].seconds / row["prefect"].seconds
+    if first.get("luisy2") and first.get("prefect") and first["luisy2"].seconds and \
+            first["prefect"].seconds:
+        r = first["luisy2"].seconds / first["prefect"].seconds
         targets.append((f"first build of {fanin_big:,}: close to the Prefect floor "
                         "(luisy2 / hand-written flow <= 1.2, the bench_fanin target)",
                         f"{r:.2f}x", "PASS" if r <= 1.2 else "FAIL"))
+    # issue 14: against Prefect's own caching
+    verdict = judge(noop, "prefect-cached", 0.05)
+    if verdict:
+        targets.append((f"no-op rebuild of {fanin_big:,} tasks <= 0.05x Prefect native caching "
+                        "(which makes a `Cached` task run of each)", *verdict))
+    helper = edits.get("helper", {})
+    if "luisy2" in helper:
+        d = helper["luisy2"].data
+        measured = f"{rewrote('luisy2', d)}; affected: {d.get('affected')}"
+        if "prefect-cached" in helper:
+            native = helper["prefect-cached"].data
+            measured += f"; {rewrote('prefect-cached', native)}, {native.get('ran')} task " \
+                        f"runs not `Cached`, {native.get('affected_not_rewritten')} affected " \
+                        "outputs stale"
+        targets.append(("a helper edit reruns exactly the affected tasks (those calling it)",
+                        measured, "PASS" if d.get("exactly_affected") else "FAIL"))
+    verdict = judge(first, "prefect-cached", 1.1)
+    if verdict:
+        targets.append((f"first build of {fanin_big:,} tasks <= 1.1x Prefect native caching",
+                        *verdict))
     return targets
 
 
@@ -682,6 +827,11 @@ def evaluate(results: dict, edit: dict, fanin_big: int) -> list[tuple[str, str, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: try the harness")
+    parser.add_argument("--only", choices=["native"],
+                        help="native: only luisy 2 against Prefect native caching (fan-in, "
+                             "chain, the two code edits; no luisy 1.4.7, hand-written flow, "
+                             "planning or fingerprints), written to bench/RESULTS-native.md "
+                             "unless --output says otherwise")
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds of the fan-in and chain builds for luisy 2 and Prefect")
     parser.add_argument("--l1-rounds", type=int, default=1,
@@ -692,8 +842,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--group-size", type=int, default=100,
                         help="where luisy 2's build() takes group_size: one more fan-in row "
                              "with it (0: skip)")
-    parser.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"))
+    parser.add_argument("--output", help="default bench/RESULTS.md (--only native: "
+                                         "bench/RESULTS-native.md, so that a partial run does "
+                                         "not replace the whole report)")
     args = parser.parse_args(argv)
+    args.output = args.output or os.path.join(
+        HERE, "RESULTS-native.md" if args.only == "native" else "RESULTS.md")
     # SIGTERM (a timeout, a CI stop) ends like Ctrl-C: the server and the worker are stopped
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     command = shlex.join([os.path.relpath(sys.executable, REPO) if sys.executable.startswith(
@@ -706,18 +860,22 @@ def main(argv: list[str] | None = None) -> int:
     width = 10 if args.quick else 100
     plan_sizes = [100, 1000] if args.quick else [1000, 10000]
     bare_n = 100 if args.quick else 1000
+    cases = [dag_edit(width), helper_edit(pipelines.LEVELS * width)]
 
     os.makedirs(WORK, exist_ok=True)
-    sides = ("luisy2", "prefect") if args.no_luisy1 else ("luisy2", "prefect", "luisy1")
-    if not args.no_luisy1:
+    full = args.only is None
+    sides: tuple[str, ...] = ("luisy2", "prefect-cached")
+    if full:
+        sides = ("luisy2", "prefect", "prefect-cached") + (() if args.no_luisy1 else ("luisy1",))
+    if "luisy1" in sides:
         ensure_luisy1_venv()
-    srcs = write_projects()
-    info = machine()
+    srcs = write_projects(sides)
+    info = machine("luisy1" in sides)
     log(f"machine: {info}")
     results: dict[str, dict[str, Run]] = {}
-    edit: dict[str, Run] = {}
+    edits: dict[str, dict[str, Run]] = {}
     plan_rows: dict[str, dict[str, Run]] = {}
-    bare_rows: dict[str, str] = {}
+    bare: dict[int, Run] = {}
 
     server = PrefectServer(home=os.path.join(WORK, "prefect-home"))
     shutil.rmtree(server.home, ignore_errors=True)
@@ -725,19 +883,18 @@ def main(argv: list[str] | None = None) -> int:
     with server:
         bench = Bench(args, srcs, server)
         bench.sides = sides
-        bench.rounds = {"luisy2": args.rounds, "prefect": args.rounds,
-                        "luisy1": args.l1_rounds}
+        bench.rounds = {s: args.l1_rounds if s == "luisy1" else args.rounds for s in sides}
         log("warm-up (not reported)")
-        bench.run("luisy2", "build", {"module": "benchpipe.fanin", "cls": "FanIn",
-                                      "params": {"n": 10}}, bench.workdir("warmup"), tag="warm")
-        bench.run("prefect", "flow", {"tasks": fanin_tasks(10), "wrapper": "FanIn",
-                                      "outdir": bench.workdir("warmup-prefect")}, tag="warm")
+        for side in sides:
+            if side != "luisy1":  # imports, the server, compiled modules
+                build_pair(bench, side, replace(fanin(10), name="warm-up"))
 
-        log("bare Prefect task runs")
-        bare = {n: median_run([bench.run("prefect", "bare", {"n": n, "mode": "submit"},
-                                         tag=f"bare-{n}")
-                               for _ in range(args.rounds if n == bare_n else 1)])
-                for n in sorted({bare_n, fanin_sizes[-1]})}
+        if "prefect" in sides:
+            log("bare Prefect task runs")
+            bare = {n: median_run([bench.run("prefect", "bare", {"n": n, "mode": "submit"},
+                                             tag=f"bare-{n}")
+                                   for _ in range(args.rounds if n == bare_n else 1)])
+                    for n in sorted({bare_n, fanin_sizes[-1]})}
 
         for n in fanin_sizes:
             log(f"fan-in {n}")
@@ -745,9 +902,8 @@ def main(argv: list[str] | None = None) -> int:
             # round gives a paired ratio (the machine's speed drifts between rounds)
             rounds = {s: max(args.rounds, args.l1_rounds) for s in sides} \
                 if n == fanin_sizes[-1] else None
-            scenario_builds(bench, results, f"fan-in {n}", "benchpipe.fanin", "FanIn",
-                            {"n": n}, fanin_tasks(n), "FanIn", rounds)
-        if args.group_size > 1 and "group_size" in build_parameters():
+            scenario_builds(bench, results, fanin(n), rounds)
+        if full and args.group_size > 1 and "group_size" in build_parameters():
             n = fanin_sizes[-1]
             log(f"fan-in {n}, luisy 2 with group_size={args.group_size}")
             spec = {"module": "benchpipe.fanin", "cls": "FanIn", "params": {"n": n},
@@ -758,19 +914,22 @@ def main(argv: list[str] | None = None) -> int:
             results[f"fan-in {n}: first build, luisy 2 build(group_size={args.group_size})"] \
                 = {**default, "luisy2": grouped}
         log(f"chain {chain_depth}")
-        scenario_builds(bench, results, f"chain {chain_depth}", "benchpipe.chain", "Chain",
-                        {"k": chain_depth - 1}, chain_tasks(chain_depth), None)
-        log(f"DAG {pipelines.LEVELS}x{width} with a code edit")
-        scenario_edit(bench, results, edit, width)
-        for n in plan_sizes:
-            log(f"planning {n}")
-            scenario_plan(bench, results, plan_rows, f"fan-in {n:,}", "benchpipe.fanin",
-                          "FanIn", {"n": n})
-            scenario_plan(bench, results, plan_rows,
-                          f"DAG {pipelines.LEVELS}x{n // pipelines.LEVELS:,}",
-                          "benchpipe.dag", "DagRoot", {"w": n // pipelines.LEVELS})
-        log("fingerprints")
-        scenario_fingerprint(bench, results)
+        scenario_builds(bench, results, Pipeline(
+            f"chain {chain_depth}", "benchpipe.chain", "Chain", {"k": chain_depth - 1},
+            chain_tasks(chain_depth), None))
+        for case in cases:
+            log(f"{case.pipeline.name} with a code edit: {case.what}")
+            scenario_edit(bench, results, edits, case)
+        if full:
+            for n in plan_sizes:
+                log(f"planning {n}")
+                scenario_plan(bench, results, plan_rows, f"fan-in {n:,}", "benchpipe.fanin",
+                              "FanIn", {"n": n})
+                scenario_plan(bench, results, plan_rows,
+                              f"DAG {pipelines.LEVELS}x{n // pipelines.LEVELS:,}",
+                              "benchpipe.dag", "DagRoot", {"w": n // pipelines.LEVELS})
+            log("fingerprints")
+            scenario_fingerprint(bench, results)
 
     big = fanin_sizes[-1]
     first = results[f"fan-in {big}: first build"]
@@ -778,9 +937,17 @@ def main(argv: list[str] | None = None) -> int:
     bare_rows = {
         f"bare Prefect task run: {n} no-op tasks submitted in one flow (the floor)":
             per_task(run, n) for n, run in bare.items()}
+    if "prefect" in first:
+        bare_rows[f"hand-written flow, fan-in {big} first build (writes a pickle)"] = \
+            per_task(first["prefect"], big + 1)
+    if "prefect-cached" in first:
+        bare_rows.update({
+            f"Prefect native caching, fan-in {big} first build (writes a pickle, persists "
+            "the result)": per_task(first["prefect-cached"], big + 1),
+            f"Prefect native caching, fan-in {big} no-op rebuild (a `Cached` task run)":
+                per_task(noop["prefect-cached"], big + 1),
+        })
     bare_rows.update({
-        f"hand-written flow, fan-in {big} first build (writes a pickle)":
-            per_task(first.get("prefect"), big + 1),
         f"luisy 2, fan-in {big} first build, all in":
             per_task(first.get("luisy2"), big + 1),
         f"luisy 2, fan-in {big} first build, minus its no-op rebuild (planning)":
@@ -789,9 +956,9 @@ def main(argv: list[str] | None = None) -> int:
     if "luisy1" in first:
         bare_rows[f"luisy 1.4.7, fan-in {big} first build, all in"] = \
             per_task(first["luisy1"], big + 1)
-    targets = evaluate(results, edit, big)
-    text = report(args, info, command, results, edit, plan_rows, bare_rows, targets, sides,
-                  time.monotonic() - began)
+    targets = evaluate(results, edits, big)
+    text = report(args, info, command, results, cases, edits, plan_rows, bare_rows, targets,
+                  sides, time.monotonic() - began)
     with open(args.output, "w", encoding="utf-8") as fh:
         fh.write(text + "\n")
     print()
