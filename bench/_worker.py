@@ -186,13 +186,18 @@ def prefect_flow(spec: dict) -> dict:
                 raise RuntimeError(f"task run failed: {fut.state}")
         return len(futures) if submitted or wrapper else 0
 
+    seconds, runs = _timed_run(hand_written, "hand-written flow")
+    return {"seconds": seconds, "ran": runs, "task_runs": runs}
+
+
+def _timed_run(flow_fn: Any, label: str) -> tuple[float, Any]:
+    """Seconds one run of the flow takes, and its result; a failed run stops the bench."""
     start = time.perf_counter()
-    state = hand_written(return_state=True)
+    state = flow_fn(return_state=True)
     seconds = time.perf_counter() - start
     if not state.is_completed():
-        raise RuntimeError(f"hand-written flow failed: {state}")
-    runs = state.result()
-    return {"seconds": seconds, "ran": runs, "task_runs": runs}
+        raise RuntimeError(f"{label} failed: {state}")
+    return seconds, state.result()
 
 
 def prefect_cached_flow(spec: dict) -> dict:
@@ -233,12 +238,7 @@ def prefect_cached_flow(spec: dict) -> dict:
                 raise RuntimeError(f"task run failed: {fut.state}")
         return {stem: fut.state.name for stem, fut in futures.items()}
 
-    start = time.perf_counter()
-    state = native_cached(return_state=True)
-    seconds = time.perf_counter() - start
-    if not state.is_completed():
-        raise RuntimeError(f"native Prefect flow failed: {state}")
-    states = state.result()
+    seconds, states = _timed_run(native_cached, "native Prefect flow")
     ran = sum(name != "Cached" for name in states.values())
     return {"seconds": seconds, "ran": ran, "cached": len(states) - ran,
             "task_runs": len(states)}

@@ -56,7 +56,7 @@ CATEGORIES: list[tuple[str, str]] = [
     ("luisy: per-task info log line", r"(_Scheduler\.execute|_run_one).*logging/__init__"),
     ("task body: run() and its write", r"benchpipe/"),
     ("luisy: task wrapper (output check, key record)",
-     r"_Scheduler\.execute|run_luisy_tasks|_run_one"),
+     r"_Scheduler\.execute|run_unit|_run_one"),
     ("Prefect: console log handler", r"PrefectConsoleHandler"),
     ("Prefect: API log handler / worker", r"APILogHandler|APILogWorker|emit_api_log"),
     ("Prefect: events", r"EventsWorker|emit_event|events/clients|events/worker"),

@@ -28,18 +28,16 @@ from luisy.errors import LuisyError, MissingExternalError
 from luisy.planner import Decision, Plan, Step, make_plan
 from luisy.summary import BuildSummary
 from luisy.task_runs import (
-    _LEDGER,
     ELSEWHERE,
     GroupFailed,
     RunUnit,
+    build_context,
     prefect_task_for,
     register,
-    units_of_build,
 )
 from luisy.tasks.base import ExternalTask, Task
 
 if TYPE_CHECKING:
-
     from luisy.artifacts import Publisher
 
 #: progress(event, step, seconds): event is "start", "done", "failed" or "upstream failed"
@@ -411,16 +409,14 @@ def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
     publisher = publisher or Publisher()
     publisher.submit(publish_plan, plan)
     ledger = Ledger(plan.stores)
-    token = _LEDGER.set(ledger)
     try:
         in_threads = isinstance(ctx.task_runner, ThreadPoolTaskRunner)
         if in_threads:
             _no_nested_submit_warning(ctx.task_runner)
-        with units_of_build():
+        with build_context(ledger):
             _Scheduler(plan, summary, workers, progress, report_complete, in_threads,
                        group_size).run()
     finally:
-        _LEDGER.reset(token)
         ledger.compact()
         publisher.submit(publish_outputs, plan, summary)
         if own_publisher:

@@ -94,16 +94,6 @@ def register(unit: RunUnit) -> None:
         units[str(unit.tasks[0])] = unit
 
 
-@contextlib.contextmanager
-def units_of_build() -> Iterator[None]:
-    """The registry of units for the task runs started in this context (one build)."""
-    token = _UNITS.set({})
-    try:
-        yield
-    finally:
-        _UNITS.reset(token)
-
-
 def find_unit(cls: type[Task], grouped: bool, parameters: dict[str, Any]) -> RunUnit:
     """The unit a task run of ``cls`` runs, from its parameters: the one it carries (another
     process), else the build's, by its first task (a group's first member's name)."""
@@ -128,6 +118,18 @@ class GroupFailed(LuisyError):
 
 #: the ledger of the build whose task runs run in this context (threads of its flow run)
 _LEDGER: ContextVar[Ledger | None] = ContextVar("luisy_ledger", default=None)
+
+
+@contextlib.contextmanager
+def build_context(ledger: Ledger) -> Iterator[None]:
+    """The build's ledger and a registry of its units, for the task runs started in this
+    context (Prefect's threads copy it into theirs)."""
+    ledger_token, units_token = _LEDGER.set(ledger), _UNITS.set({})
+    try:
+        yield
+    finally:
+        _UNITS.reset(units_token)
+        _LEDGER.reset(ledger_token)
 
 
 def _run_one(luisy_task: Task, record: Record | None, reason: str, ledger: Ledger,
