@@ -15,10 +15,13 @@ import datetime as dt
 import itertools
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from luisy.date_interval import DateInterval
-from luisy.errors import InvalidValueError, TaskDefinitionError
+from luisy.errors import InvalidValueError, TaskDefinitionError, UsageError
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
 
 _counter = itertools.count()
 
@@ -241,16 +244,31 @@ class _JSONParameter(Parameter):
     _kind: type = list
 
     def __init__(self, *args: Any, items: Parameter | None = None,
-                 schema: dict[str, Any] | None = None, **kwargs: Any):
+                 schema: dict[str, Any] | Validator | None = None, **kwargs: Any):
         """``schema`` (luigi's option) is the JSON schema values must match; ``items``, a
         parameter such as ``MonthParameter()``, types the items of a list: its schema is the
-        items' (values stay as given, e.g. month strings)."""
+        items' (values stay as given, e.g. month strings).
+
+        As in luigi, ``schema`` may be a jsonschema validator: its schema is used, so that the
+        run form shows it too. A schema that is no JSON schema is refused here, where the task
+        is declared, not when a value first meets it."""
         super().__init__(*args, **kwargs)
+        if items is not None and schema is not None:
+            raise UsageError(f"{type(self).__name__}: give items= or schema=, not both")
         if items is not None:
             schema = {**type(self).json_schema, "items": items.json_schema}
-        self._schema = schema
+        if schema is not None and not isinstance(schema, Mapping):
+            schema = schema.schema  # a luigi-style jsonschema validator object
         if schema is not None:
-            self.json_schema = schema
+            import jsonschema
+
+            try:
+                jsonschema.Draft202012Validator.check_schema(schema)
+            except jsonschema.SchemaError as exc:
+                raise TaskDefinitionError(f"{type(self).__name__}: schema= is no valid JSON "
+                                          f"schema: {exc.message}") from None
+            self.json_schema = dict(schema)
+        self._schema = schema
 
     def _check_schema(self, value: Any) -> None:
         if self._schema is None:
@@ -334,6 +352,9 @@ def from_luigi(value: Any, family: str, name: str) -> Parameter:
     default = getattr(value, "_default", NO_DEFAULT)
     if type(default).__name__ == "_NoValueType":  # luigi's "no default"
         default = NO_DEFAULT
+    # luigi's List/Tuple/DictParameter(schema=...): kept, so values and the form are checked
+    schema = getattr(value, "schema", None)
     return match(default=default, significant=getattr(value, "significant", True),
                  description=getattr(value, "description", None),
-                 positional=getattr(value, "positional", True))
+                 positional=getattr(value, "positional", True),
+                 **({} if schema is None else {"schema": schema}))

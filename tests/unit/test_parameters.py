@@ -9,7 +9,7 @@ from sample_project.params import AllParams, BadDefault, NoDefaults
 
 import luisy
 from luisy.date_interval import DateInterval
-from luisy.errors import ParameterError
+from luisy.errors import InvalidValueError, ParameterError, TaskDefinitionError, UsageError
 from luisy.parameters import FrozenDict
 
 ALL_TYPES = [
@@ -325,3 +325,32 @@ def test_patterns_accept_what_the_parameter_parses(param, good, bad):
         param.parse(text)  # and the parameter reads it
     for text in bad:
         assert not pattern.match(text), text
+
+
+def test_luigi_list_schema_is_kept_for_values_and_the_form():
+    luigi = pytest.importorskip("luigi")  # luisy 1.x tasks declare luigi's parameters
+
+    class Grades(luisy.Task):
+        grades = luigi.ListParameter(schema={"type": "array", "items": {"type": "integer"}})
+
+    assert dict(Grades.get_params())["grades"].json_schema["items"] == {"type": "integer"}
+    with pytest.raises(ParameterError, match=r"Grades: parameter 'grades'.*\[1\]: 'A' is not"):
+        Grades(grades=[1, "A"])
+
+
+def test_schema_may_be_a_jsonschema_validator_as_in_luigi():
+    import jsonschema
+
+    param = luisy.ListParameter(schema=jsonschema.Draft202012Validator(
+        {"type": "array", "items": {"type": "string"}}))
+    assert param.json_schema["items"] == {"type": "string"}
+    assert param.normalize(["a"]) == ("a",)
+    with pytest.raises(InvalidValueError, match="is not of type 'string'"):
+        param.normalize([1])
+
+
+def test_a_schema_that_is_no_json_schema_is_refused_where_it_is_declared():
+    with pytest.raises(TaskDefinitionError, match=r"ListParameter: schema= is no valid JSON"):
+        luisy.ListParameter(schema={"type": "array", "items": {"type": 5}})
+    with pytest.raises(UsageError, match="items= or schema=, not both"):
+        luisy.ListParameter(items=luisy.MonthParameter(), schema={"type": "array"})
