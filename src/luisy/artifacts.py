@@ -1,9 +1,10 @@
 """Prefect artifacts that tell a flow run's story in the UI.
 
-Per flow run: the plan as a table (task, decision, reason, output), the DAG as a mermaid
-diagram coloured by decision, and at the end a table of the outputs produced. Tables are capped
-so a 10,000-task plan does not become a multi-megabyte artifact; the cap is stated in the
-artifact's description.
+Per flow run: the plan as a table (task, decision, reason, output), the DAG coloured by
+decision, and at the end a table of the outputs produced. The DAG is an SVG image, which
+Prefect's default UI shows, followed by the same graph as mermaid, which only its V2 UI draws
+(the default UI shows it as code). Tables and pictures are capped so a 10,000-task plan does not
+become a multi-megabyte artifact; the cap is stated in the artifact.
 
 They are sent from a background thread (:class:`Publisher`): an API call that waits on a busy
 server then never holds up the tasks, and the last one overlaps the flow run's own shutdown.
@@ -11,6 +12,7 @@ A failed artifact is a warning in the flow run's log, never a failed build.
 """
 from __future__ import annotations
 
+import base64
 import contextvars
 import logging
 import re
@@ -20,9 +22,12 @@ from typing import Any
 
 from luisy.planner import Plan
 from luisy.summary import BuildSummary
-from luisy.visualize import COLOURS, plan_rows, to_mermaid
+from luisy.visualize import COLOURS, plan_rows, to_mermaid, to_svg
 
 MAX_ROWS = 1000
+#: past this many tasks the DAG pictures show one box per task class: a picture of 10,000 boxes
+#: is unreadable and would make the artifact megabytes large
+MAX_NODES = 300
 
 
 def artifact_key(plan: Plan, kind: str) -> str:
@@ -85,12 +90,33 @@ def publish_plan(plan: Plan) -> None:
         key=artifact_key(plan, "plan"), table=plan_rows(plan, MAX_ROWS),
         description=f"luisy plan for {plan.root}: {counts}{_capped(len(plan.steps))}",
     )
-    legend = " ".join(f"`{k}`" for k in COLOURS)
     create_markdown_artifact(
-        key=artifact_key(plan, "dag"),
-        markdown=f"### {plan.root}\n\n```mermaid\n{to_mermaid(plan)}\n```\n\nColours: {legend}",
-        description=f"luisy DAG of {plan.root}, coloured by decision",
+        key=artifact_key(plan, "dag"), markdown=dag_markdown(plan),
+        description=f"luisy DAG of {_literal(str(plan.root))}, coloured by decision",
     )
+
+
+def dag_markdown(plan: Plan) -> str:
+    """The DAG artifact's markdown: the picture for the default UI, then mermaid for V2.
+
+    The picture is an SVG in a ``data:`` URI: the default UI renders markdown images as plain
+    ``<img>`` elements (no sanitizer drops ``data:`` there), while inline ``<svg>`` markup would
+    pass its HTML sanitizer, and a file served elsewhere would need a second server.
+    """
+    svg = base64.b64encode(to_svg(plan, max_nodes=MAX_NODES).encode()).decode("ascii")
+    legend = " ".join(f"`{k}`" for k in COLOURS)
+    grouped = (f"{len(plan.steps)} tasks, more than {MAX_NODES}: one box per task class.\n\n"
+               if len(plan.steps) > MAX_NODES else "")
+    return (f"### {_literal(str(plan.root))}\n\n{grouped}"
+            f"![DAG of {plan.root.get_task_family()}](data:image/svg+xml;base64,{svg})\n\n"
+            f"```mermaid\n{to_mermaid(plan, max_nodes=MAX_NODES)}\n```\n\nColours: {legend}")
+
+
+def _literal(text: str) -> str:
+    """Markdown showing ``text`` as written (the UI renders descriptions as markdown too): a
+    label ``x=<d>`` is otherwise an HTML tag, which the UI's sanitizer drops, and ``*`` or ``_``
+    would turn into emphasis."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
 
 
 def publish_outputs(plan: Plan, summary: BuildSummary) -> None:

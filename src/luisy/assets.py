@@ -43,14 +43,20 @@ def emit_materialisation(task: Task, output: str | None, luisy_key: str,
                          inputs: Sequence[str], external: Sequence[str], ok: bool) -> None:
     """The asset events of one task's run (none for a task without output)."""
     from prefect.events import emit_event
+    from prefect.settings import PREFECT_EVENTS_MAXIMUM_RELATED_RESOURCES
 
     if output is None:
         return
     for key in external:
         emit_event(event="prefect.asset.referenced", resource={"prefect.resource.id": key})
-    related = [{"prefect.resource.id": key, "prefect.resource.role": "asset"} for key in inputs]
+    # an event may name so many related resources (100): a fan-in names the first ones, and
+    # says in its payload how many inputs it had
+    shown = inputs[:PREFECT_EVENTS_MAXIMUM_RELATED_RESOURCES.value() - 1]
+    related = [{"prefect.resource.id": key, "prefect.resource.role": "asset"} for key in shown]
     related.append({"prefect.resource.id": "luisy",
                     "prefect.resource.role": "asset-materialized-by"})
+    payload = {"task": str(task), "luisy_key": luisy_key}
+    if len(shown) < len(inputs):
+        payload["inputs"] = len(inputs)
     emit_event(event=f"prefect.asset.materialization.{'succeeded' if ok else 'failed'}",
-               resource={"prefect.resource.id": output}, related=related,
-               payload={"task": str(task), "luisy_key": luisy_key})
+               resource={"prefect.resource.id": output}, related=related, payload=payload)

@@ -207,3 +207,16 @@ def test_a_failed_task_emits_a_failed_materialisation(working_dir):
     events = _asset_events("file://" + str(working_dir), expected=1)
     assert [(e["event"], e["resource"]["prefect.resource.id"]) for e in events] == [
         ("prefect.asset.materialization.failed", "file://" + Broken().output().path)]
+
+
+def test_a_wide_fan_in_names_as_many_inputs_as_an_event_may_hold(working_dir):
+    from itasks import FanIn
+
+    root = FanIn(n=120)
+    assert luisy.build(root, workers=4).ok
+    uri = "file://" + root.output().path
+    events = _asset_events(uri, expected=1)
+    assert len(events) == 1
+    event = events[0]
+    assert len(event["related"]) <= 100  # Prefect's limit: the event is accepted, not dropped
+    assert event["payload"]["inputs"] == 120

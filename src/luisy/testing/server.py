@@ -49,8 +49,11 @@ class PrefectServer:
     """``with PrefectServer() as server: ...`` sets ``PREFECT_API_URL`` for this process."""
 
     def __init__(self, port: int | None = None, home: str | None = None,
-                 extra_env: dict[str, str] | None = None, startup_timeout: float = 90):
+                 extra_env: dict[str, str] | None = None, startup_timeout: float = 90,
+                 ui: bool = False):
+        """``ui=True`` serves Prefect's default UI too (to look at pages in a browser)."""
         self.port = port or free_port()
+        self.ui = ui
         self._own_home = home is None
         self.home = home or tempfile.mkdtemp(prefix="luisy-prefect-home-")
         self.api_url = f"http://127.0.0.1:{self.port}/api"
@@ -67,11 +70,13 @@ class PrefectServer:
     def start(self) -> PrefectServer:
         env = {**os.environ, **self.env, **SERVER_ENV, **self.extra_env}
         env.pop("PREFECT_API_URL")
+        if self.ui:  # the UI is told where its API is: it would look on port 4200
+            env.update(PREFECT_UI_ENABLED="true", PREFECT_UI_API_URL=self.api_url)
         prefect = os.path.join(os.path.dirname(sys.executable), "prefect")
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (open while the server lives)
         self.process = subprocess.Popen(
             [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(self.port),
-             "--no-ui"],
+             "--ui" if self.ui else "--no-ui"],
             env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
