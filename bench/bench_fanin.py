@@ -38,9 +38,10 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
+
+from _worker import heartbeats
 
 import luisy
 from luisy.testing.server import PrefectServer
@@ -94,17 +95,6 @@ def _settle(server: PrefectServer, completed_task_runs: int) -> None:
     if not server.settle(completed_task_runs, timeout=600):
         raise RuntimeError(f"server recorded fewer than {completed_task_runs} completed task "
                            "runs or stayed busy for 600 s")
-
-
-@contextmanager
-def _heartbeats(on: bool) -> Iterator[None]:
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-    if on:
-        yield
-        return
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield
 
 
 # ------------------------------------------------------------------------------ the sides
@@ -222,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         return path
 
     try:
-        with server, _heartbeats(args.heartbeats):
+        with server, heartbeats(args.heartbeats):
             baseline = make_prefect_baseline(args.shape, args.workers)
             extra = 1 if args.shape == "fanin" else 0  # the root task run
             sides: dict[str, Callable[[int], tuple[float, str]]] = {
