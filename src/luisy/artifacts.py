@@ -6,9 +6,11 @@ Prefect's default UI shows, followed by the same graph as mermaid, which only it
 (the default UI shows it as code). Tables and pictures are capped so a 10,000-task plan does not
 become a multi-megabyte artifact; the cap is stated in the artifact.
 
-They are sent from a background thread (:class:`Publisher`): an API call that waits on a busy
-server then never holds up the tasks, and the last one overlaps the flow run's own shutdown.
-A failed artifact is a warning in the flow run's log, never a failed build.
+They are sent from a background thread (:class:`Publisher`), so an API call that waits on a busy
+server never holds up the tasks, with the flow run's own client: the flow run waits for them
+before it ends (one request, the outputs table), which costs less than a client of their own
+(making one loads the TLS certificates: ~0.1 s of CPU, on the build's critical path). A failed
+artifact is a warning in the flow run's log, never a failed build.
 """
 from __future__ import annotations
 
@@ -40,7 +42,8 @@ def _capped(total: int) -> str:
 
 
 class Publisher:
-    """Runs artifact calls in order on one thread, in the context (flow run) they came from."""
+    """Runs artifact calls in order on one thread, in the context (flow run, its client) they
+    came from; :meth:`wait` before that context ends."""
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="luisy-artifacts")
@@ -48,8 +51,7 @@ class Publisher:
 
     def submit(self, publish: Callable[..., None], *args: Any) -> None:
         context = contextvars.copy_context()
-        self._sent.append((self._pool.submit(context.run, _with_own_client, publish, *args),
-                           _logger()))
+        self._sent.append((self._pool.submit(context.run, publish, *args), _logger()))
 
     def wait(self, timeout: float = 120) -> None:
         """Until every artifact is sent; failures become warnings."""
@@ -61,15 +63,6 @@ class Publisher:
                                type(exc).__name__, exc)
         self._sent.clear()
         self._pool.shutdown(wait=False)
-
-
-def _with_own_client(publish: Callable[..., None], *args: Any) -> None:
-    """The flow run's client closes when the run ends, maybe mid-request: use another."""
-    from prefect.context import SyncClientContext
-
-    SyncClientContext.__var__.set(None)  # in this thread's copy of the context only
-    with SyncClientContext():
-        publish(*args)
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter:

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from luisy.assets import asset_key
 from luisy.cache import Category, Ledger
@@ -36,9 +36,6 @@ from luisy.task_runs import (
     register,
 )
 from luisy.tasks.base import ExternalTask, Task
-
-if TYPE_CHECKING:
-    from luisy.artifacts import Publisher
 
 #: progress(event, step, seconds): event is "start", "done", "failed" or "upstream failed"
 Progress = Callable[[str, Step, float], None]
@@ -392,12 +389,9 @@ class _Scheduler:
 
 def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
                         progress: Progress | None = None, report_complete: bool = False,
-                        group_size: int = 1, publisher: Publisher | None = None) -> None:
-    """Run the plan's steps as task runs of the flow run this is called in.
-
-    Artifacts go out through ``publisher``: the caller then waits for it (after the flow run,
-    so the last artifact overlaps its shutdown); without one, this waits before returning.
-    """
+                        group_size: int = 1) -> None:
+    """Run the plan's steps as task runs of the flow run this is called in, and publish its
+    artifacts (sent while the tasks run, waited for before this returns)."""
     from prefect.context import FlowRunContext
     from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -405,8 +399,7 @@ def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
 
     ctx = FlowRunContext.get()
     summary.flow_run_id = ctx.flow_run.id if ctx and ctx.flow_run else None
-    own_publisher = publisher is None
-    publisher = publisher or Publisher()
+    publisher = Publisher()
     publisher.submit(publish_plan, plan)
     ledger = Ledger(plan.stores)
     try:
@@ -419,8 +412,7 @@ def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
     finally:
         ledger.compact()
         publisher.submit(publish_outputs, plan, summary)
-        if own_publisher:
-            publisher.wait()
+        publisher.wait()
 
 
 def _no_nested_submit_warning(runner: Any) -> None:
@@ -438,9 +430,9 @@ _BUILDS: dict[str, tuple] = {}
 
 
 def luisy_build(build: str) -> None:
-    plan, summary, workers, progress, report_complete, group_size, publisher = _BUILDS[build]
+    plan, summary, workers, progress, report_complete, group_size = _BUILDS[build]
     run_in_current_flow(plan, summary, workers, progress, report_complete,
-                        group_size=group_size, publisher=publisher)
+                        group_size=group_size)
 
 
 def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
@@ -450,13 +442,9 @@ def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
     from prefect import flow
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    from luisy.artifacts import Publisher
-
     root = plan.root
     build_id = uuid.uuid4().hex
-    publisher = Publisher()
-    _BUILDS[build_id] = (plan, summary, workers, progress, report_complete, group_size,
-                         publisher)
+    _BUILDS[build_id] = (plan, summary, workers, progress, report_complete, group_size)
 
     runner_flow = flow(
         luisy_build,
@@ -471,7 +459,6 @@ def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
         state = runner_flow(build=build_id, return_state=True)
     finally:
         del _BUILDS[build_id]
-        publisher.wait()
     if not state.is_completed() and not summary.failed:
         # the flow itself crashed (not a task): the build did not happen
         summary.flow_error = f"flow run {state.name}: {state.message}"
