@@ -23,5 +23,6 @@ fi
 echo "databricks venv ready in $(( $(date +%s) - start ))s"
 
 cd "$ROOT"
-"$VENV/bin/python" -m pytest tests/databricks -p no:cacheprovider "$@"
+# one folder of tests, in one process: not the main suite's two xdist workers (pyproject addopts)
+"$VENV/bin/python" -m pytest tests/databricks -p no:cacheprovider -o addopts=-ra "$@"
 echo "databricks job took $(( $(date +%s) - start ))s"

@@ -238,7 +238,7 @@ def test_html_renders_in_chromium_with_the_decision_colours(tmp_path):
     subprocess.run(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
          "--force-color-profile=srgb", "--window-size=1400,900", f"--screenshot={shot}",
-         page.as_uri()],
+         f"--user-data-dir={tmp_path / 'profile'}", page.as_uri()],
         check=True, capture_output=True, timeout=120)
     found = colours_in(shot)
     assert rgb(COLOURS["complete"]) in found
