@@ -56,6 +56,12 @@ class CommandLineError(LuisyError):
     """The command line names no usable module, task or parameter."""
 
 
+class WorkingDirError(LuisyError, ValueError):
+    """The working dir cannot serve a build: none is set, it (or a folder on its way) is a
+    file, or what the build must write there cannot be written. Raised before anything runs;
+    the message names the folder."""
+
+
 class CycleError(LuisyError):
     """The requires() graph is not acyclic."""
 
@@ -81,11 +87,28 @@ class MissingExternalError(LuisyError):
 
 
 class HashStoreError(LuisyError, ValueError):
-    """A file of recorded keys cannot be read; it is named and left as it is."""
+    """A file of recorded keys cannot be read; it is named and left as it is, and the message
+    says what is wrong with it and how to get going again. Its ``args`` are the three parts,
+    so it pickles (from a task run in another process) as it is."""
+
+    def __init__(self, path: str, problem: str, remedy: str):
+        super().__init__(path, problem, remedy)
+        self.path = path
+
+    def __str__(self) -> str:
+        path, problem, remedy = self.args
+        return f"{path}: {problem}; luisy changed nothing: {remedy}"
 
 
 class TargetError(LuisyError):
     """Reading or writing a target failed; the message names the file or table."""
+
+
+class OutputPathError(LuisyError, ValueError):
+    """An output's path cannot be used: it is outside the working dir, or a second task
+    writes the same path. The message names the task(s), the path and, where one put it
+    there, the parameter; luisy refuses before anything runs, so no output is overwritten
+    or written outside the working dir."""
 
 
 class OutputNotWrittenError(LuisyError, FileNotFoundError):
