@@ -42,25 +42,38 @@ class DateInterval:
 
     @classmethod
     def parse(cls, text: str) -> DateInterval:
+        """The interval ``text`` spells in one of luigi's forms (and nothing after it); a form
+        naming a day, week or month that does not exist (``2024-02-30``, ``2024-W60``) is
+        refused as well, naming the text, as an :class:`~luisy.errors.InvalidValueError`."""
         text = text.strip()
-        if m := _DAY.match(text):
-            a = dt.date(*map(int, m.groups()))
-            return cls(a, a + dt.timedelta(days=1), text)
-        if m := _WEEK.match(text):
-            a = dt.date.fromisocalendar(int(m[1]), int(m[2]), 1)
-            return cls(a, a + dt.timedelta(days=7), text)
-        if m := _MONTH.match(text):
-            a = dt.date(int(m[1]), int(m[2]), 1)
-            b = dt.date(a.year + a.month // 12, a.month % 12 + 1, 1)
-            return cls(a, b, text)
-        if m := _YEAR.match(text):
-            return cls(dt.date(int(m[1]), 1, 1), dt.date(int(m[1]) + 1, 1, 1), text)
-        if m := _CUSTOM.match(text):
-            a, b = dt.date.fromisoformat(m[1]), dt.date.fromisoformat(m[2])
-            if b <= a:
-                raise InvalidValueError(f"interval '{text}' ends before it starts")
-            return cls(a, b, text)
-        raise InvalidValueError(
-            f"'{text}' is no date interval (YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY or "
-            "YYYY-MM-DD-YYYY-MM-DD)"
-        )
+        try:
+            bounds = _bounds(text)
+        except ValueError as exc:  # the form is right, the date does not exist
+            raise InvalidValueError(f"{text!r} is no date interval: {exc}") from None
+        if bounds is None:
+            raise InvalidValueError(
+                f"{text!r} is no date interval (YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY or "
+                "YYYY-MM-DD-YYYY-MM-DD)"
+            )
+        if bounds[1] <= bounds[0]:
+            raise InvalidValueError(f"interval {text!r} ends before it starts")
+        return cls(*bounds, text)
+
+
+def _bounds(text: str) -> tuple[dt.date, dt.date] | None:
+    """First day and the day after the last of the interval ``text`` spells (None: no form
+    matches); a ``ValueError`` for a date that does not exist."""
+    if m := _DAY.match(text):
+        a = dt.date(*map(int, m.groups()))
+        return a, a + dt.timedelta(days=1)
+    if m := _WEEK.match(text):
+        a = dt.date.fromisocalendar(int(m[1]), int(m[2]), 1)
+        return a, a + dt.timedelta(days=7)
+    if m := _MONTH.match(text):
+        a = dt.date(int(m[1]), int(m[2]), 1)
+        return a, dt.date(a.year + a.month // 12, a.month % 12 + 1, 1)
+    if m := _YEAR.match(text):
+        return dt.date(int(m[1]), 1, 1), dt.date(int(m[1]) + 1, 1, 1)
+    if m := _CUSTOM.match(text):
+        return dt.date.fromisoformat(m[1]), dt.date.fromisoformat(m[2])
+    return None

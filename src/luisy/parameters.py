@@ -8,12 +8,21 @@ Python, a command line or a Prefect parameter form:
 - ``parse(text)``: a command-line string -> canonical value;
 - ``serialize(value)``: canonical value -> the string used in task names and file names;
 - ``to_json(value)``: canonical value -> a JSON value (Prefect parameters, the plan artifact).
+
+Every form luigi's parameter of the same name reads is read (luisy 1.x pipelines and their
+command lines keep working), and a few more (``yes``/``no`` for bools, JSON values in Python);
+what is refused, luigi refused too or it is garbage: text after a number or a date, a NUL
+character, JSON nested deeper than :data:`MAX_DEPTH`. A refusal is an
+:class:`~luisy.errors.InvalidValueError`, which a task turns into a one-line
+:class:`~luisy.errors.ParameterError` naming itself and the parameter, when it is made.
 """
 from __future__ import annotations
 
 import datetime as dt
 import itertools
 import json
+import math
+import reprlib
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +41,41 @@ class _NoDefault:
 
 
 NO_DEFAULT: Any = _NoDefault()
+
+#: how deep list and dict values may nest. Values are checked, frozen, hashed and written one
+#: level per call, as ``json`` reads them: a limit far below Python's recursion limit (1000)
+#: refuses a deeper value (or a list holding itself) with one clear error, not a
+#: ``RecursionError`` wherever it first overflows; no real setting nests 100 levels deep.
+MAX_DEPTH = 100
+_TOO_DEEP = (f"the value nests deeper than {MAX_DEPTH} levels (or holds itself), luisy's limit "
+             "(luisy.parameters.MAX_DEPTH)")
+
+#: ``repr`` for messages, cut short (long text, deep or long lists): a message stays one
+#: readable line whatever was given, and a value nested too deep for ``repr`` is shown too
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 80
+_SHORT_REPR.maxlevel = 3
+_shown = _SHORT_REPR.repr
+
+
+def _check_value(value: Any, depth: int = 0) -> None:
+    """Refuse what no parameter value may hold, from Python, JSON or a command line alike.
+
+    A NUL character: values go into task ids and file names, which cannot hold one (the task
+    would fail only when its output is written, after it ran). Nesting deeper than
+    :data:`MAX_DEPTH`. Strings, dict keys and items are checked at any depth.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidValueError(f"{_shown(value)} holds a NUL character (\\x00), which "
+                                    "no task id or file name can hold")
+    elif isinstance(value, (Mapping, list, tuple)):
+        if depth == MAX_DEPTH:
+            raise InvalidValueError(_TOO_DEEP)
+        items = itertools.chain.from_iterable(value.items()) if isinstance(value, Mapping) \
+            else value
+        for item in items:
+            _check_value(item, depth + 1)
 
 
 class Parameter:
@@ -74,6 +118,8 @@ class Parameter:
         return value
 
     def parse(self, text: str) -> Any:
+        """The text as it is, as in luigi; but not with a NUL character (``_check_value``)."""
+        _check_value(text)
         return text
 
     def serialize(self, value: Any) -> str:
@@ -93,33 +139,52 @@ class IntParameter(Parameter):
 
     def _from_python(self, value: Any) -> int:
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise InvalidValueError(f"expected an integer, got {value!r}")
+            raise InvalidValueError(f"expected an integer, got {_shown(value)}")
         return int(value)
 
     def parse(self, text: str) -> int:
+        """As luigi: what ``int()`` reads (``42``, `` 42 ``, ``-3``, ``1_000``), so ``3x`` is
+        refused."""
         try:
             return int(text.strip())
         except ValueError:
-            raise InvalidValueError(f"expected an integer, got {text!r}") from None
+            raise InvalidValueError(f"expected an integer, got {_shown(text)}") from None
 
 
 class FloatParameter(Parameter):
+    """A float. Every NaN value is one and the same object: NaN equals nothing, not even
+    itself, yet a task with it must equal itself (luigi compared tasks by their ids, which
+    spell ``nan``), and tuples of values, a task's identity, take one object as equal."""
+
     json_schema = {"type": "number"}
 
     def _from_python(self, value: Any) -> float:
         if isinstance(value, bool):
-            raise InvalidValueError(f"expected a number, got {value!r}")
-        return float(value)
+            raise InvalidValueError(f"expected a number, got {_shown(value)}")
+        return _one_nan(float(value))
 
     def parse(self, text: str) -> float:
+        """As luigi: what ``float()`` reads (``2.5``, ``1e-3``, ``inf``, ``nan``), so ``2.5x``
+        or ``1,5`` is refused."""
         try:
-            return float(text.strip())
+            return _one_nan(float(text.strip()))
         except ValueError:
-            raise InvalidValueError(f"expected a number, got {text!r}") from None
+            raise InvalidValueError(f"expected a number, got {_shown(text)}") from None
+
+
+_NAN = float("nan")
+
+
+def _one_nan(value: float) -> float:
+    return _NAN if math.isnan(value) else value
 
 
 class BoolParameter(Parameter):
-    """A bool; as in luigi, ``False`` is the implicit default."""
+    """A bool; as in luigi, ``False`` is the implicit default.
+
+    From text: luigi's ``true``/``false`` in any case, and ``yes``/``no``, ``y``/``n``,
+    ``on``/``off``, ``1``/``0``; anything else (``yes please``) is refused, not read as false.
+    """
 
     json_schema = {"type": "boolean"}
     _TRUE = {"true", "1", "yes", "y", "on"}
@@ -133,7 +198,7 @@ class BoolParameter(Parameter):
             return value
         if isinstance(value, int) and value in (0, 1):
             return bool(value)
-        raise InvalidValueError(f"expected true or false, got {value!r}")
+        raise InvalidValueError(f"expected true or false, got {_shown(value)}")
 
     def parse(self, text: str) -> bool:
         low = text.strip().lower()
@@ -141,10 +206,18 @@ class BoolParameter(Parameter):
             return True
         if low in self._FALSE:
             return False
-        raise InvalidValueError(f"expected true or false, got {text!r}")
+        raise InvalidValueError(f"expected true or false, got {_shown(text)}")
 
 
 class DateParameter(Parameter):
+    """A date. From text: ``YYYY-MM-DD`` as luigi read it (``%Y-%m-%d``, so ``2024-3-5`` too),
+    or an ISO 8601 date or date-time as Python reads it (``20240305``, ``2024-03-05T13:30``:
+    the time is dropped, as for a ``datetime`` given in Python).
+
+    The whole text must be the date: ``2024-01-011`` or ``2024-01-01garbage`` is refused (luigi
+    refused it too), where reading the first ten characters would take a typo for a date.
+    """
+
     #: the pattern too: Prefect's server checks patterns, not the ``date`` format
     json_schema = {"type": "string", "format": "date",
                    "pattern": r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"}
@@ -154,20 +227,28 @@ class DateParameter(Parameter):
             return value.date()
         if isinstance(value, dt.date):
             return value
-        raise InvalidValueError(f"expected a date, got {value!r}")
+        raise InvalidValueError(f"expected a date, got {_shown(value)}")
 
     def parse(self, text: str) -> dt.date:
-        try:
-            return dt.date.fromisoformat(text.strip()[:10])
-        except ValueError:
-            raise InvalidValueError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+        stripped = text.strip()
+        for read in (lambda t: dt.datetime.strptime(t, "%Y-%m-%d"), dt.datetime.fromisoformat):
+            try:
+                return read(stripped).date()
+            except ValueError:
+                pass
+        raise InvalidValueError(f"expected a date YYYY-MM-DD, got {_shown(text)}")
 
     def serialize(self, value: dt.date) -> str:
         return value.isoformat()
 
 
 class MonthParameter(DateParameter):
-    """A month, held as the date of its first day and written ``YYYY-MM``."""
+    """A month, held as the date of its first day and written ``YYYY-MM``.
+
+    From text: ``YYYY-MM`` as luigi read it (``%Y-%m``, so ``2024-3`` too), or a date as
+    :class:`DateParameter` reads it, meaning its month (as a date given in Python does; luisy
+    1.x file names spell a month ``2024-03-01``). ``2024-03garbage`` is refused.
+    """
 
     json_schema = {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"}
 
@@ -176,9 +257,13 @@ class MonthParameter(DateParameter):
 
     def parse(self, text: str) -> dt.date:
         try:
-            return dt.datetime.strptime(text.strip()[:7], "%Y-%m").date()
+            return dt.datetime.strptime(text.strip(), "%Y-%m").date()
         except ValueError:
-            raise InvalidValueError(f"expected a month YYYY-MM, got {text!r}") from None
+            pass
+        try:
+            return super().parse(text).replace(day=1)
+        except InvalidValueError:
+            raise InvalidValueError(f"expected a month YYYY-MM, got {_shown(text)}") from None
 
     def serialize(self, value: dt.date) -> str:
         return value.strftime("%Y-%m")
@@ -192,7 +277,7 @@ class DateIntervalParameter(Parameter):
     def _from_python(self, value: Any) -> DateInterval:
         if isinstance(value, DateInterval):
             return value
-        raise InvalidValueError(f"expected a date interval, got {value!r}")
+        raise InvalidValueError(f"expected a date interval, got {_shown(value)}")
 
     def parse(self, text: str) -> DateInterval:
         return DateInterval.parse(text)
@@ -284,16 +369,23 @@ class _JSONParameter(Parameter):
                                     f"{error.message}")
 
     def parse(self, text: str) -> Any:
+        """JSON, as luigi read it; JSON ``json`` cannot read for its depth is refused as too
+        deep (:data:`MAX_DEPTH`), as is what Python would not read (an integer of more than
+        4300 digits)."""
         try:
             value = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except RecursionError:  # deeper than json can read: far deeper than MAX_DEPTH
+            raise InvalidValueError(_TOO_DEEP) from None
+        except ValueError as exc:  # json.JSONDecodeError, or an integer too long
             kind = self._kind.__name__
-            raise InvalidValueError(f"expected JSON ({kind}), got {text!r}: {exc}") from None
+            raise InvalidValueError(f"expected JSON ({kind}), got {_shown(text)}: {exc}") \
+                from None
         return self._from_python(value)
 
     def _from_python(self, value: Any) -> Any:
         if not isinstance(value, self._accepts()):
-            raise InvalidValueError(f"expected a {self._kind.__name__}, got {value!r}")
+            raise InvalidValueError(f"expected a {self._kind.__name__}, got {_shown(value)}")
+        _check_value(value)
         self._check_schema(value)
         return _freeze(value)
 

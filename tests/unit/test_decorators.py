@@ -367,9 +367,13 @@ def test_output_decorators_keep_the_class():
         class Plain(luisy.Task):
             pass
 
+        class Called(luisy.Task):
+            pass
+
+        # bare and called; options are the format's own (unknown ones are refused:
+        # tests/unit/test_bad_definitions.py), so one class gets one output decorator
         assert decorator(Plain) is Plain
-        assert decorator(sep=";")(Plain) is Plain
-        assert Plain.target_kwargs == {"sep": ";"}
+        assert decorator()(Called) is Called and Called.target_kwargs == {}
 
 
 def test_json_output_file_is_json():
