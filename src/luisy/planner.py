@@ -10,6 +10,9 @@ Decisions are made from keys, not data, so the whole plan is known before anythi
   Lake, a catalog that is not there): the error names the task, the build stops before running;
 - ``not needed``: its output is missing or outdated but every task that needs it is complete,
   so it is left alone, as luigi would.
+
+A graph in which two tasks have one output, or a task's file is outside the working dir, is
+refused while planning (:class:`~luisy.errors.OutputPathError`): nothing is decided or run.
 """
 from __future__ import annotations
 
@@ -29,8 +32,9 @@ from luisy.cache import (
     graph_keys,
     record_of,
 )
-from luisy.errors import LuisyError, UsageError
+from luisy.errors import LuisyError, OutputPathError, UsageError
 from luisy.graph import TaskGraph, build_graph
+from luisy.targets.local import resolved_path
 from luisy.tasks.base import ExternalTask, Task, WrapperTask
 
 
@@ -126,12 +130,30 @@ def make_plan(root: Task, stores: HashStores | None = None,
     for task in forced:
         below_forced.update(graph.downstream(task))
     steps: dict[Task, Step] = {}
+    owners: dict[str, Task] = {}
     for task, deps in graph.deps.items():
+        _claim_output(task, owners)
         steps[task] = _decide(task, keys[task], deps, steps, stores)
         if task in forced or task in below_forced:
             _apply_force(steps[task], forced, below_forced)
     _prune_not_needed(graph, steps)
     return Plan(root, graph, steps, stores)
+
+
+def _claim_output(task: Task, owners: dict[str, Task]) -> None:
+    """Refuse a second task whose output resolves to the path of one planned before (in
+    ``owners``, resolved path -> task): each would overwrite the other's output and the key
+    recorded for it. ExternalTasks may share data (two readers of one folder): neither
+    writes it."""
+    out = task.output()
+    if out is None:
+        return
+    first = owners.setdefault(resolved_path(out.path), task)
+    if first is not task and not (isinstance(first, ExternalTask)
+                                  and isinstance(task, ExternalTask)):
+        raise OutputPathError(f"{first} and {task} have the same output {out.location}; "
+                              "give them different file names (get_file_name, get_sub_dir "
+                              "or parameters) so that neither overwrites the other")
 
 
 def _forced_tasks(graph: TaskGraph, force: Iterable[str]) -> set[Task]:

@@ -5,6 +5,7 @@ Each file format is a pair ``_dump(obj, path)`` / ``_load(path)``; writes go thr
 """
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import os
@@ -21,13 +22,44 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+def resolved_path(path: str | os.PathLike) -> str:
+    """The one spelling of a local output's path that it is written, checked, stat-ed and
+    removed under: absolute, ``.`` and ``..`` taken out by name.
+
+    The kernel walks ``a/../b`` through ``a`` (a missing ``a`` fails, a symlinked one leads
+    elsewhere) while the atomic write normalises first: given the raw path, the existence
+    check looked elsewhere than the write, and a run that wrote its output was told it wrote
+    nothing. Symlinks stay as spelled: a working dir that is a link, or a link inside it to
+    another disk, is the user's choice, and the hash file's keys are relative to the working
+    dir as the user spells it.
+    """
+    return os.path.abspath(path)
+
+
+@functools.lru_cache(maxsize=64)
+def _prefix_below(folder: str) -> str:
+    """``<folder>/`` for an absolute ``folder``: paths strictly below it start with it."""
+    return os.path.join(resolved_path(folder), "")
+
+
+def lies_below(path: str, folder: str) -> bool:
+    """Whether the resolved ``path`` is strictly below ``folder``: by name, or else once both
+    have their symlinks resolved (a working dir that is a link, spelled once through the link
+    and once through its target)."""
+    # checked for every output of a plan: a folder's prefix is made once (a relative folder
+    # is made absolute first, as the current dir may change)
+    prefix = _prefix_below(folder if os.path.isabs(folder) else resolved_path(folder))
+    return path.startswith(prefix) or os.path.realpath(path).startswith(
+        _prefix_below(os.path.realpath(folder)))
+
+
 class LocalTarget(Target):
     """A file at ``path``; subclasses say how to dump and load it."""
 
     requires_pandas = True
 
-    def __init__(self, path: str, **kwargs: Any):
-        self._path = os.fspath(path)
+    def __init__(self, path: str | os.PathLike, **kwargs: Any):
+        self._path = resolved_path(path)
         self.kwargs = kwargs
 
     @classmethod
@@ -42,7 +74,7 @@ class LocalTarget(Target):
         return os.path.exists(self._path)
 
     def folder(self) -> str:
-        return os.path.dirname(os.path.abspath(self._path))
+        return os.path.dirname(self._path)
 
     def signature(self) -> tuple[int, int, int, int] | None:
         """Device, inode, mtime and size: an atomic write always gives a new inode."""

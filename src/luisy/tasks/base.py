@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from luisy.config import current
 from luisy.errors import (
     NotSupportedError,
+    OutputPathError,
     ParameterError,
     TaskDefinitionError,
     TaskNotCompleteError,
@@ -27,7 +28,7 @@ from luisy.naming import file_ending_stripped, string_repr
 from luisy.parameters import Parameter, from_luigi, is_luigi_parameter
 from luisy.services import provided
 from luisy.targets.base import Target, is_spark_frame
-from luisy.targets.local import LocalTarget, PickleTarget
+from luisy.targets.local import LocalTarget, PickleTarget, lies_below, resolved_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -320,15 +321,53 @@ class Task(metaclass=TaskMeta):
         return os.path.join(self.get_outdir(), f"{name}.{ending}" if ending else name)
 
     def output(self) -> Target | None:
+        """The target at the path the naming methods give (``get_outdir``, ``get_sub_dir``,
+        ``get_file_name``, ``get_folder_name``, ``get_outfile``, and parameters they use).
+
+        A local file must lie below the working dir: luisy writes, overwrites and cleans it
+        and keeps its key in the project's hash file there, so a name or a parameter value
+        climbing out (``..``, an absolute path) is refused, naming what put it there. A task
+        that overrides ``output()`` names its target itself and is taken at its word, as are
+        ExternalTasks (their data may live anywhere: luisy only reads them).
+        """
         # cached per working dir: tasks are shared by builds that may have other working dirs
         working_dir = current().get_param("working_dir")
         cached = self.__dict__.get("_output")
         if cached is None or cached[0] != working_dir:
             target = self.target_cls.for_paths(self.get_outfile(), self.get_outdir(),
                                                **self.target_kwargs)
+            self._check_output_place(target)
             cached = (working_dir, target)
             self._output = cached
         return cached[1]
+
+    def _check_output_place(self, target: Target) -> None:
+        """Refuse a local output outside the working dir (tables and blobs have keys there,
+        no files)."""
+        if not isinstance(target, LocalTarget):
+            return
+        working_dir = current().working_dir
+        if not lies_below(target.path, working_dir):
+            raise OutputPathError(
+                f"{self}: its output {target.path} would be outside the working dir "
+                f"{resolved_path(working_dir)} ({self._escape_cause()}); outputs are "
+                "written below the working dir")
+
+    def _escape_cause(self) -> str:
+        """What put the output outside the working dir, for the error: a parameter whose
+        value is a path leaving its folder, else the naming method that gives one."""
+        outfile = self.get_outfile()
+        for name, value in self.to_str_params().items():
+            if _leaves_folder(value) and value in outfile:
+                return f"parameter '{name}' is {value!r}"
+        for method in ("get_sub_dir", "get_file_name", "get_folder_name"):
+            piece = getattr(self, method)() if hasattr(self, method) else None
+            if isinstance(piece, str) and _leaves_folder(piece) and piece in outfile:
+                return f"{method}() gives {piece!r}"
+        outdir = self.get_outdir()
+        if not lies_below(resolved_path(outdir), current().working_dir):
+            return f"get_outdir() gives {outdir!r}"
+        return f"get_outfile() gives {outfile!r}"
 
     def output_location(self) -> str:
         out = self.output()
@@ -384,6 +423,11 @@ class Task(metaclass=TaskMeta):
         return provided.need("related_instances")(cls, regex_placeholder)
 
 
+def _leaves_folder(piece: str) -> bool:
+    """A path piece that, joined to a folder, can end up outside it: absolute, or going up."""
+    return os.path.isabs(piece) or ".." in piece.split(os.sep)
+
+
 def auto_file_name(task: Task, excl_params: tuple, excl_none: bool) -> str:
     name = task.get_task_family()
     for pname in sorted(task.get_param_names()):
@@ -414,6 +458,10 @@ class ExternalTask(Task):
 
     def clean(self) -> None:
         raise UsageError(f"{self.task_id}: external tasks cannot be cleaned")
+
+    def _check_output_place(self, target: Target) -> None:
+        """External data may live anywhere (a share, another disk): luisy never writes or
+        removes it."""
 
 
 class WrapperTask(Task):
