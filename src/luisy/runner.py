@@ -12,19 +12,21 @@ is reported as upstream-failed; independent branches finish.
 from __future__ import annotations
 
 import collections
+import contextlib
 import contextvars
 import logging
+import os
 import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from luisy.assets import asset_key
 from luisy.cache import Category, Ledger
 from luisy.config import current, for_build, use
-from luisy.errors import LuisyError, MissingExternalError
+from luisy.errors import LuisyError, MissingExternalError, PrefectServerError
 from luisy.planner import Decision, Plan, Step, make_plan
 from luisy.summary import BuildSummary
 from luisy.task_runs import (
@@ -36,12 +38,16 @@ from luisy.task_runs import (
     register,
 )
 from luisy.tasks.base import ExternalTask, Task
+from luisy.unfinished_runs import forget, mark_crashed, record
 
 #: progress(event, step, seconds): event is "start", "done", "failed" or "upstream failed"
 Progress = Callable[[str, Step, float], None]
 
 
 logger = logging.getLogger("luisy")
+#: a log record's attribute saying it repeats what the build's summary says (the CLI, which
+#: prints the summary, leaves such lines out)
+REPEATS_SUMMARY = "luisy_repeats_summary"
 
 
 class BuildFailed(LuisyError):
@@ -232,6 +238,8 @@ class _Scheduler:
         self.config = None if in_threads else current().portable()
         #: everything downstream of a failed task, so each task is visited once
         self.cut_off: set[Task] = set()
+        #: why nothing more is started (:meth:`abort`); run() raises it at the end
+        self.aborted: BaseException | None = None
 
     def prefect_task(self, cls: type[Task], grouped: bool) -> Any:
         found = self.prefect_tasks.get((cls, grouped))
@@ -283,8 +291,16 @@ class _Scheduler:
         return tuple(unit)
 
     def pump(self) -> None:
-        while self.ready and self.in_flight < self.window:
+        while self.ready and self.in_flight < self.window and self.aborted is None:
             self.submit(self.next_unit())
+
+    def abort(self, error: BaseException) -> None:
+        """Start nothing more; the task runs in flight finish (their outputs are committed),
+        then :meth:`run` raises ``error``. Called from any thread."""
+        with self.lock:
+            self.aborted = error
+            if not self.in_flight:
+                self.idle.set()
 
     def on_finished(self, unit: Unit) -> None:
         seconds = time.monotonic() - self.started[unit]
@@ -347,6 +363,8 @@ class _Scheduler:
                 self._handle(self.finished.get())
         if self.error is not None:
             raise self.error
+        if self.aborted is not None:
+            raise self.aborted
         if self.summary.failed:
             raise BuildFailed(str(self.summary))
 
@@ -391,7 +409,12 @@ def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
                         progress: Progress | None = None, report_complete: bool = False,
                         group_size: int = 1) -> None:
     """Run the plan's steps as task runs of the flow run this is called in, and publish its
-    artifacts (sent while the tasks run, waited for before this returns)."""
+    artifacts (sent while the tasks run, waited for before this returns).
+
+    The Prefect server is watched meanwhile (:mod:`luisy.server_watch`): when it stops
+    answering, nothing more starts, ``summary.server_lost`` says so, and no more artifacts
+    are sent.
+    """
     from prefect.context import FlowRunContext
     from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -399,20 +422,53 @@ def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
 
     ctx = FlowRunContext.get()
     summary.flow_run_id = ctx.flow_run.id if ctx and ctx.flow_run else None
+    unfinished = _record_the_run(summary.flow_run_id)
     publisher = Publisher()
     publisher.submit(publish_plan, plan)
     ledger = Ledger(plan.stores)
+    in_threads = isinstance(ctx.task_runner, ThreadPoolTaskRunner)
+    if in_threads:
+        _no_nested_submit_warning(ctx.task_runner)
     try:
-        in_threads = isinstance(ctx.task_runner, ThreadPoolTaskRunner)
-        if in_threads:
-            _no_nested_submit_warning(ctx.task_runner)
         with build_context(ledger):
-            _Scheduler(plan, summary, workers, progress, report_complete, in_threads,
-                       group_size).run()
+            scheduler = _Scheduler(plan, summary, workers, progress, report_complete,
+                                   in_threads, group_size)
+            with _watching_the_server(scheduler, summary):
+                scheduler.run()
     finally:
         ledger.compact()
-        publisher.submit(publish_outputs, plan, summary)
+        if summary.server_lost is None:
+            publisher.submit(publish_outputs, plan, summary)
         publisher.wait()
+        if unfinished and summary.server_lost is None:
+            forget(unfinished)
+
+
+def _record_the_run(flow_run_id: Any) -> str | None:
+    """Settle the flow runs killed builds left running, then record this one till it ends
+    (:mod:`luisy.unfinished_runs`); the path of its record (None: no working dir or API)."""
+    from prefect.settings import PREFECT_API_URL
+
+    working_dir, api_url = current().get_param("working_dir"), PREFECT_API_URL.value()
+    if not (working_dir and api_url and flow_run_id and os.path.isdir(working_dir)):
+        return None
+    mark_crashed(working_dir, api_url)
+    return record(working_dir, flow_run_id, api_url)
+
+
+@contextlib.contextmanager
+def _watching_the_server(scheduler: _Scheduler, summary: BuildSummary) -> Iterator[None]:
+    """While the build runs, a lost Prefect server stops it (:mod:`luisy.server_watch`)."""
+    from luisy.server_watch import watching
+
+    def lost(message: str) -> None:
+        summary.server_lost = message
+        scheduler.abort(PrefectServerError(message))
+
+    with watching() as watch:
+        if watch is not None:
+            watch.on_lost(lost)
+        yield
 
 
 def _no_nested_submit_warning(runner: Any) -> None:
@@ -455,10 +511,22 @@ def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
         validate_parameters=False,
         log_prints=False,  # the scheduler's progress lines go to the terminal, not the logs
     )
+    from luisy.server_watch import abandon_reports, own_client_settings, watching
+
     try:
-        state = runner_flow(build=build_id, return_state=True)
+        # watched from before the flow run starts until after its last API call
+        with own_client_settings(), watching():
+            state = runner_flow(build=build_id, return_state=True)
+    except Exception:
+        if summary.server_lost is None:
+            raise
+        state = None  # the flow run's last calls to the lost server failed: said below
     finally:
         del _BUILDS[build_id]
-    if not state.is_completed() and not summary.failed:
+    if summary.server_lost is not None:
+        dropped = abandon_reports()
+        logger.error("luisy: %s (%d events and logs for it dropped)", summary.server_lost,
+                     dropped, extra={REPEATS_SUMMARY: True})
+    elif not state.is_completed() and not summary.failed:
         # the flow itself crashed (not a task): the build did not happen
         summary.flow_error = f"flow run {state.name}: {state.message}"

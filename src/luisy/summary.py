@@ -30,12 +30,14 @@ class BuildSummary:
     flow_run_id: Any = None
     #: set when the flow run itself failed or crashed, apart from any task
     flow_error: str | None = None
+    #: set when the Prefect server stopped answering mid-build: the line that says so
+    server_lost: str | None = None
     dry_run: bool = False
 
     @property
     def ok(self) -> bool:
         return not (self.failed or self.upstream_failed or self.missing_external
-                    or self.flow_error)
+                    or self.flow_error or self.server_lost)
 
     def as_dict(self) -> dict[str, set[Task]]:
         return {
@@ -55,7 +57,9 @@ class BuildSummary:
     def __str__(self) -> str:
         parts = [f"{len(v)} {k.replace('_', ' ')}" for k, v in self.as_dict().items() if v]
         text = ", ".join(parts) or "nothing to do"
-        if self.flow_error:
+        if self.server_lost:
+            text += f"\n  STOPPED: {self.server_lost}"
+        elif self.flow_error:
             text += f"\n  FLOW FAILED: {self.flow_error}"
         for task, error in self.errors.items():
             text += f"\n  FAILED {task}: {error}"
