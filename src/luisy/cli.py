@@ -2,41 +2,96 @@
 
 ``luisy --module pkg.tasks TaskName --param value [--working-dir DIR] [--workers N]
 [--dry-run] [--no-ask] [--hash-update-mode]`` prints the plan, asks before replacing outdated
-outputs, then runs the plan as a Prefect flow and prints progress.
+outputs, then runs the plan as a Prefect flow and prints progress. ``luisy SUBCOMMAND ...``
+runs one of :data:`SUBCOMMANDS`.
+
+The command never guesses and answers every mistake with one line on stderr and a non-zero
+exit code, never a traceback (``--debug`` shows it): options are never abbreviated (``--n``
+is a task's parameter, not ``--no-ask``), an option that could be luisy's or the task's is
+refused, a working dir that cannot serve is named before anything runs.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import importlib
+import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from typing import Any, TextIO
+import traceback
+from collections.abc import Callable, Collection, Iterator, Sequence
+from typing import Any, NoReturn, TextIO
 
-from luisy.config import for_build, use
+from luisy.config import Settings, for_build, use
 from luisy.deployments import importable_from
-from luisy.errors import CommandLineError, LuisyError, MissingExternalError
+from luisy.errors import (
+    CommandLineError,
+    LuisyError,
+    MissingExternalError,
+    PrefectServerError,
+    WorkingDirError,
+)
 from luisy.parameters import BoolParameter
 from luisy.planner import Decision, Plan, Step, make_plan
-from luisy.runner import build, execute_plan
+from luisy.runner import REPEATS_SUMMARY, BuildFailed, build, execute_plan
 from luisy.summary import BuildSummary
 from luisy.tasks.base import Task
 
-__all__ = ["build", "main"]
+__all__ = ["SUBCOMMANDS", "build", "main"]
 
 
 #: settings luisy 1.x's command took as ``--name value`` (``--azure-storage-key`` is 1.x's
 #: spelling of ``azure_account_key``)
 _SETTING_FLAGS = ("requirements_path", "azure_storage_key", "azure_account_name",
                   "azure_container_name")
+#: luisy 1.x's switches, and all it took from the command line before the task saw it
+_SWITCHES_1X = ("download", "upload", "dry_run", "no_ask", "hash_update_mode")
+_OPTIONS_1X = (*_SWITCHES_1X, "working_dir", *_SETTING_FLAGS)
+
+
+def _validate_deployments(argv: list[str]) -> int:
+    from luisy.deployments import main as validate
+
+    return validate(argv)
+
+
+#: ``luisy NAME ARGS...`` runs ``entry(ARGS)`` for its exit code; ``luisy --help`` lists
+#: them. A subcommand is one entry here.
+SUBCOMMANDS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
+    "validate-deployments": ("check prefect.yaml strictly: keys, entrypoints, parameters",
+                             _validate_deployments),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse without abbreviations (``--n 3`` is a task parameter, never luisy's
+    ``--no-ask``), with a usage error on one line (the full usage is ``--help``'s), and
+    ``options``: each option string's action, to tell which of luisy's options were given."""
+
+    def __init__(self, **kwargs: Any):
+        self.options: dict[str, argparse.Action] = {}
+        super().__init__(allow_abbrev=False, **kwargs)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        self.options.update(dict.fromkeys(action.option_strings, action))
+        return action
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def given(self, argv: Sequence[str]) -> list[str]:
+        """The destinations of luisy's options in ``argv``, in order: argparse reads a word
+        that is an option string (or one with ``=value``) as that option, never as a value."""
+        return [self.options[word.split("=", 1)[0]].dest for word in argv
+                if word.split("=", 1)[0] in self.options]
 
 
 def parse_args(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
     """luisy 1.x's ``parse_args``: the settings given as flags (switches always, values when
     given), and the rest of ``argv`` (module, task, its parameters) unparsed."""
-    p = argparse.ArgumentParser(prog="luisy", add_help=False, allow_abbrev=False)
-    for flag in ("download", "upload", "dry_run", "no_ask", "hash_update_mode"):
+    p = _Parser(prog="luisy", add_help=False)
+    for flag in _SWITCHES_1X:
         p.add_argument(f"--{flag.replace('_', '-')}", dest=flag, action="store_true")
     for name in ("working_dir", *_SETTING_FLAGS):
         p.add_argument(f"--{name.replace('_', '-')}", dest=name)
@@ -44,13 +99,26 @@ def parse_args(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
     return {k: v for k, v in vars(args).items() if v is not None}, rest
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("luisy")
+    except PackageNotFoundError:  # its source on sys.path, not installed
+        return "(not installed)"
+
+
+def _parser() -> _Parser:
+    subcommands = "\n".join(f"  {name:<22}{help_}" for name, (help_, _) in SUBCOMMANDS.items())
+    p = _Parser(
         prog="luisy",
-        allow_abbrev=False,  # `--n 3` is a task parameter, never luisy's `--no-ask`
-        description="Plan and run a luisy pipeline as a Prefect flow. Task parameters follow "
-                    "the task name as --name value.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Plan and run a luisy pipeline as a Prefect flow.\n\nTask parameters "
+                    "follow the task name as --name value; one named like an option\nof "
+                    "luisy's is given as --TaskName-name value.",
+        epilog=f"subcommands (luisy SUBCOMMAND ...):\n{subcommands}",
     )
+    p.add_argument("--version", action="version", version=f"luisy {_version()}")
     p.add_argument("--module", required=True, help="module holding the task, e.g. pkg.tasks")
     p.add_argument("task", help="task class name")
     p.add_argument("--working-dir", help="root of all outputs (default: $WORKING_DIR)")
@@ -77,48 +145,125 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--visualize", metavar="PATH",
                    help="write the plan as a picture coloured by decision: .html (self-"
                         "contained page), .svg, .png, .pdf or .mmd (mermaid)")
+    p.add_argument("--debug", action="store_true",
+                   help="show the traceback of an error, not only its line")
     return p
 
 
-def _task_params(task_cls: type[Task], extra: list[str]) -> dict[str, str]:
-    """``--name value`` pairs (``--flag`` alone for booleans) for the task's parameters."""
+def _task_params(task_cls: type[Task], extra: list[str], name: str) -> dict[str, str]:
+    """``--param value`` or ``--Name-param value`` pairs (``--flag`` alone for booleans) for
+    the parameters of the task called ``name`` on the command line; ``--Name-param`` is
+    luigi's (luisy 1.x's) form, for a parameter named like one of luisy's options."""
     params = dict(task_cls.get_params())
+    family = task_cls.get_task_family()
     values: dict[str, str] = {}
     i = 0
     while i < len(extra):
         arg = extra[i]
         if not arg.startswith("--"):
             raise CommandLineError(f"unexpected argument {arg!r}")
-        name, _, inline = arg[2:].partition("=")
-        name = name.replace("-", "_")
-        if name not in params:
+        param, _, inline = arg[2:].partition("=")
+        param = param.removeprefix(f"{name}-").replace("-", "_")
+        if param not in params:
             known = ", ".join(f"--{n}" for n in params) or "none"
-            raise CommandLineError(f"{task_cls.get_task_family()} has no parameter "
-                                   f"--{name} (parameters: {known})")
+            raise CommandLineError(f"{family} has no parameter --{param} (parameters: {known})")
+        if param in values:
+            raise CommandLineError(f"{family}: parameter --{param} is given twice")
         if inline:
-            values[name] = inline
-        elif isinstance(params[name], BoolParameter) and (
+            values[param] = inline
+        elif isinstance(params[param], BoolParameter) and (
                 i + 1 == len(extra) or extra[i + 1].startswith("--")):
-            values[name] = "true"
+            values[param] = "true"
         else:
             i += 1
             if i == len(extra):
-                raise CommandLineError(f"--{name} needs a value")
-            values[name] = extra[i]
+                raise CommandLineError(f"{family}: --{param} needs a value")
+            values[param] = extra[i]
         i += 1
     return values
 
 
-def load_task(module: str, name: str, str_params: list[str]) -> Task:
-    """The task named on the command line (import it with the current dir importable)."""
+def _task_class(module: str, name: str) -> type[Task]:
+    """The task class ``name`` of ``module``; whatever stops the module importing (a missing
+    module, a syntax error, an exception its code raises, a ``sys.exit()`` in it) is one line
+    naming both."""
     try:
         mod = importlib.import_module(module)
-    except ImportError as exc:
-        raise CommandLineError(f"cannot import module {module!r}: {exc}") from None
+    except (Exception, SystemExit) as exc:
+        where = ""
+        if isinstance(exc, ModuleNotFoundError) and exc.name and \
+                (module + ".").startswith(exc.name + "."):
+            where = f" (looked in the current dir {os.getcwd()} and the installed packages)"
+        raise CommandLineError(f"cannot import module {module!r}: {_described(exc)}{where}"
+                               ) from exc
     task_cls = getattr(mod, name, None)
     if not (isinstance(task_cls, type) and issubclass(task_cls, Task)):
-        raise CommandLineError(f"{module} has no task class {name!r}")
-    return task_cls.from_str_params(_task_params(task_cls, str_params))
+        found = sorted(n for n, v in vars(mod).items() if isinstance(v, type)
+                       and issubclass(v, Task) and v.__module__.split(".")[0] != "luisy")
+        raise CommandLineError(f"{module} has no task class {name!r} "
+                               f"(its task classes: {', '.join(found) or 'none'})")
+    return task_cls
+
+
+def load_task(module: str, name: str, str_params: list[str], *,
+              luisy_took: Collection[str] = ()) -> Task:
+    """The task named on the command line (import it with the current dir importable).
+
+    ``luisy_took`` names luisy's options that were given and are not luisy 1.x's. A task
+    parameter of one of those names is refused unless given as ``--Name-param``: a bare
+    ``--workers 4`` could be meant for either, and guessing would run something other than
+    asked. luisy 1.x's own options (``--working-dir``, ``--dry-run``, ``--no-ask``, ...) are
+    luisy's as they always were (1.x took them before the task saw the command line), so
+    1.x scripts keep their meaning; the task's are given as ``--Name-param`` there too.
+    """
+    task_cls = _task_class(module, name)
+    values = _task_params(task_cls, str_params, name)
+    params = dict(task_cls.get_params())
+    for option in luisy_took:
+        if option in params and option not in values:
+            flag = option.replace("_", "-")
+            raise CommandLineError(
+                f"{task_cls.get_task_family()}: --{flag} is luisy's option and also this "
+                f"task's parameter {option!r}; give the task's as --{name}-{flag} VALUE "
+                f"(--{flag} is then luisy's)")
+    return task_cls.from_str_params(values)
+
+
+def _existing_part(path: str) -> str:
+    """``path``, or its nearest ancestor that exists (what creating it would start from)."""
+    path = os.path.abspath(path)
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    return path
+
+
+def _working_dir(settings: Settings) -> str:
+    """The build's working dir, refused at once when unset or when it (or a folder on the
+    way to it) is a file: planning would otherwise fail deep inside with the path of a hash
+    file the user never named."""
+    working_dir = settings.get_param("working_dir")
+    if not working_dir:
+        raise WorkingDirError("no working dir: give --working-dir DIR or set the WORKING_DIR "
+                              "environment variable")
+    working_dir = str(working_dir)
+    existing = _existing_part(working_dir)
+    if not os.path.isdir(existing):
+        where = "" if existing == os.path.abspath(working_dir) else f": {existing}"
+        raise WorkingDirError(f"working dir {working_dir}{where} is a file, not a folder")
+    return working_dir
+
+
+def _check_writable(plan: Plan, working_dir: str) -> None:
+    """Refuse, before anything runs, a build whose outputs and recorded keys (in each
+    project folder of the working dir) cannot be written: else every task would fail alike.
+    Checked only when something is to be written, so a dry run or a build with nothing to do
+    works on a read-only working dir; ``os.access`` answers as the kernel will, for root
+    too."""
+    for folder in sorted({s.record.folder for s in plan.to_run if s.record}):
+        existing = _existing_part(folder)
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise WorkingDirError(f"working dir {working_dir}: cannot write in {existing} "
+                                  "(permission denied); nothing was run")
 
 
 class ProgressPrinter:
@@ -176,14 +321,85 @@ def _temporary_server_settings() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _prefect_errors_after() -> Iterator[None]:
+    """Prefect's console lines at ERROR and above wait until the code inside has printed
+    (the build's summary), so a failure reads luisy's line naming the task and its error
+    first, and the task's traceback after it; none is lost. The flow run's ``BuildFailed``
+    (or ``PrefectServerError``: its server was lost) is dropped: it repeats that summary with
+    a traceback of luisy's scheduler, as do luisy's own lines marked ``REPEATS_SUMMARY``. The server
+    gets every line as it happens (only console handlers hold them back)."""
+    from luisy.logs import _console_handlers
+
+    held: list[tuple[logging.Handler, logging.LogRecord]] = []
+
+    class HoldBack(logging.Filter):
+        def __init__(self, handler: logging.Handler):
+            super().__init__()
+            self.handler = handler
+
+        def filter(self, record: logging.LogRecord) -> bool:
+            if record.levelno < logging.ERROR:
+                return True
+            repeat = (getattr(record, REPEATS_SUMMARY, False) or (record.exc_info
+                      and isinstance(record.exc_info[1], (BuildFailed, PrefectServerError))))
+            if not repeat:
+                held.append((self.handler, record))
+            return False
+
+    filters = [HoldBack(handler) for handler in _console_handlers()]
+    for f in filters:
+        f.handler.addFilter(f)
+    try:
+        yield
+    finally:
+        for f in filters:
+            f.handler.removeFilter(f)
+        for handler, record in held:
+            handler.handle(record)
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command on ``argv`` (``sys.argv[1:]``) and return its exit code: 0 when all
+    went well, 1 for a failed build or an unexpected error, 2 for a mistake on the command
+    line or in the project (luisy's :class:`~luisy.errors.LuisyError`). A mistake is one line
+    on stderr; ``--debug`` prints its traceback too. ``KeyboardInterrupt`` goes through."""
     out = out or sys.stdout
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["validate-deployments"]:
-        from luisy.deployments import main as validate
+    debug = "--debug" in argv
+    try:
+        if argv[:1] and argv[0] in SUBCOMMANDS:
+            return SUBCOMMANDS[argv[0]][1](argv[1:])
+        return _command(argv, out)
+    except LuisyError as exc:
+        return _failed(exc, f"luisy: {exc}", 2, debug)
+    except Exception as exc:
+        hint = "" if debug else " (run with --debug for the traceback)"
+        return _failed(exc, f"luisy: {_described(exc)}{hint}", 1, debug)
 
-        return validate(argv[1:])
-    args, extra = _parser().parse_known_args(argv)
+
+def _described(exc: BaseException) -> str:
+    """``Type: message``, or the type alone for an exception without a message."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _failed(exc: Exception, line: str, code: int, debug: bool) -> int:
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    print(line, file=sys.stderr)
+    return code
+
+
+def _command(argv: list[str], out: TextIO) -> int:
+    parser = _parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+    except SystemExit as exc:  # --help, --version or a usage error: argparse has said it
+        return exc.code if isinstance(exc.code, int) else 2
+    given = parser.given(argv)
+    if given.count("module") > 1:
+        raise CommandLineError(f"--module is given more than once; if {args.task} has a "
+                               f"parameter named module, give it as --{args.task}-module VALUE")
     if args.local_scheduler:
         print("luisy: --local-scheduler is luigi's (luisy 1.x); luisy 2 runs on Prefect and "
               "ignores it", file=sys.stderr)
@@ -194,24 +410,25 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         "upload": args.upload, "spark_block": args.spark_block,
         **{name: getattr(args, name) for name in _SETTING_FLAGS},
     })
+    working_dir = _working_dir(settings)
+    # --module is luisy's (it is required: one is luisy's, a second is refused above), as
+    # are 1.x's options (see load_task)
+    took = set(given) - {"module", *_OPTIONS_1X}
     # modules of the current dir import, as with ``python -m``, for this command only
     with use(settings), importable_from(os.getcwd()):
-        try:
-            return _plan_and_run(args, extra, out)
-        except LuisyError as exc:
-            print(f"luisy: {exc}", file=sys.stderr)
-            return 2
+        task = load_task(args.module, args.task, extra, luisy_took=took)
+        return _plan_and_run(task, args, working_dir, out)
 
 
-def _plan_and_run(args: argparse.Namespace, extra: list[str], out: TextIO) -> int:
-    plan = make_plan(load_task(args.module, args.task, extra), force=args.force or ())
+def _plan_and_run(task: Task, args: argparse.Namespace, working_dir: str, out: TextIO) -> int:
+    plan = make_plan(task, force=args.force or ())
     print(plan.format(show_complete=args.show_complete or len(plan.steps) <= 30), file=out)
     if args.visualize:
         from luisy.visualize import save_plan_picture
 
         print(f"plan picture: {save_plan_picture(plan, args.visualize)}", file=out)
-    for task, why in plan.check_errors().items():
-        print(f"\nluisy: {task}: cannot check its output: {why}", file=sys.stderr)
+    for unchecked, why in plan.check_errors().items():
+        print(f"\nluisy: {unchecked}: cannot check its output: {why}", file=sys.stderr)
     missing = plan.missing_external()
     if missing:
         print(f"\nluisy: {MissingExternalError(missing)}", file=sys.stderr)
@@ -219,18 +436,20 @@ def _plan_and_run(args: argparse.Namespace, extra: list[str], out: TextIO) -> in
         return 1
     if args.dry_run or not (plan.to_run or args.hash_update_mode or args.report_complete):
         return 0
+    _check_writable(plan, working_dir)
     if not args.hash_update_mode and not args.no_ask and not _confirm(plan, out):
         return 1
     from luisy.logs import prefect_console_quiet
 
-    with _temporary_server_settings(), prefect_console_quiet():
+    with _temporary_server_settings(), prefect_console_quiet(), _prefect_errors_after():
         summary = execute_plan(plan, workers=args.workers,
                                progress=ProgressPrinter(len(plan.to_run), out),
                                report_complete=args.report_complete,
                                group_size=args.group_size)
-    if args.hash_update_mode:
-        print(f"Recorded current keys for {len(summary.adopted)} existing output(s).", file=out)
-    print(f"\n{summary}", file=out)
+        if args.hash_update_mode:
+            print(f"Recorded current keys for {len(summary.adopted)} existing output(s).",
+                  file=out)
+        print(f"\n{summary}", file=out, flush=True)
     url = _flow_run_url(summary)
     if url:
         print(f"flow run: {url}", file=out)
@@ -255,6 +474,8 @@ def _verdict(summary: BuildSummary) -> str:
     if summary.ok:
         return ("This progress looks :) because there were no failed tasks or missing "
                 "dependencies")
+    if summary.server_lost and not summary.failed:
+        return "This progress looks :( because the Prefect server stopped answering"
     cause = "missing dependencies" if summary.missing_external else "failed tasks"
     return f"This progress looks :( because there were {cause}"
 
@@ -266,8 +487,15 @@ def luisy_run(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     """The ``luisy`` command: this process is luisy's, so Prefect's console stays quiet to
-    the end (the temporary server says goodbye at exit)."""
-    code = main()
+    the end (the temporary server says goodbye at exit), and Ctrl-C is one line and exit
+    code 130 (with ``--debug``, its traceback)."""
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        if "--debug" in sys.argv:
+            raise
+        print("luisy: interrupted", file=sys.stderr)
+        code = 130  # a shell's code for a command stopped by Ctrl-C (128 + SIGINT)
     if "prefect" in sys.modules:
         from luisy.logs import quiet_prefect_console
 
