@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from tests.unit.test_output_paths import Named  # named by a parameter: tasks that can escape
 
 import luisy
 from luisy.errors import OutputPathError
@@ -74,18 +75,6 @@ def test_outputs_named_through_dot_dot_are_written_and_found_at_one_path(working
 
 
 @luisy.project_name("faults")
-@luisy.interim
-class Named(luisy.Task):
-    name = luisy.Parameter()
-
-    def get_file_name(self) -> str:
-        return self.name
-
-    def run(self) -> None:
-        self.write(self.name)
-
-
-@luisy.project_name("faults")
 @luisy.final
 class Pair(luisy.Task):
     first = luisy.Parameter()
@@ -111,7 +100,7 @@ def test_two_tasks_with_one_file_stop_the_build_before_anything_runs(working_dir
     with pytest.raises(OutputPathError) as info:
         luisy.build(Pair(first="same", second="sub/../same"))
     assert "Named(name=same) and Named(name=sub/../same)" in str(info.value)
-    assert str(working_dir / "faults" / "interim" / "same.pkl") in str(info.value)
+    assert str(working_dir / "paths" / "interim" / "same.pkl") in str(info.value)
     assert files_below(working_dir) == []
 
 

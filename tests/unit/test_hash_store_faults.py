@@ -103,18 +103,6 @@ HASH_CASES = {
 }
 
 
-@pytest.mark.parametrize("content, says", HASH_CASES.values(), ids=HASH_CASES.keys())
-def test_a_damaged_hash_file_is_refused_and_left_as_it_is(working_dir, content, says):
-    folder = made_by_hand(working_dir)
-    (folder / ".luisy.hash").write_bytes(content)
-    before = snapshot(working_dir)
-
-    error = assert_refused(Whole(), folder / ".luisy.hash", says, "move it away")
-
-    assert "reruns this project's tasks" in str(error)
-    assert snapshot(working_dir) == before
-
-
 def test_a_hash_file_cut_short_is_refused(working_dir):
     folder = made_by_hand(working_dir)
     whole = (folder / ".luisy.hash").read_bytes()
@@ -166,15 +154,24 @@ DETAILS_CASES = {
 }
 
 
-@pytest.mark.parametrize("content, says", DETAILS_CASES.values(), ids=DETAILS_CASES.keys())
-def test_a_damaged_details_file_is_refused_and_left_as_it_is(working_dir, content, says):
+#: per damaged file: its cases, and what its error says moving it away costs
+DAMAGED = [pytest.param(name, content, says, cost, id=f"{name}: {case}")
+           for name, cases, cost in [
+               (".luisy.hash", HASH_CASES, "reruns this project's tasks"),
+               (".luisy.keys.json", DETAILS_CASES, "it only explains why tasks rerun")]
+           for case, (content, says) in cases.items()]
+
+
+@pytest.mark.parametrize("name, content, says, cost", DAMAGED)
+def test_a_damaged_store_file_is_refused_and_left_as_it_is(working_dir, name, content, says,
+                                                           cost):
     folder = made_by_hand(working_dir)
-    (folder / ".luisy.keys.json").write_bytes(content)
+    (folder / name).write_bytes(content)
     before = snapshot(working_dir)
 
-    error = assert_refused(Whole(), folder / ".luisy.keys.json", says, "move it away")
+    error = assert_refused(Whole(), folder / name, says, "move it away")
 
-    assert "it only explains why tasks rerun" in str(error)
+    assert cost in str(error)
     assert snapshot(working_dir) == before
 
 
