@@ -309,9 +309,10 @@ class _Scheduler:
         state = future.state
         failed: dict[str, str] = {}
         if not state.is_completed():
-            error = state.result(raise_on_failure=False) if len(unit) > 1 else None
+            error = _raised(state)
             failed = (error.failed if isinstance(error, GroupFailed)
-                      else {str(t): state.message or state.name for t in unit})
+                      else {str(t): f"{type(error).__name__}: {error}" if error is not None
+                            else state.message or state.name for t in unit})
         elsewhere = state.message == ELSEWHERE
         for task in unit:
             if str(task) in failed:
@@ -405,6 +406,18 @@ class _Scheduler:
             self.idle.set()
 
 
+def _raised(state: Any) -> BaseException | None:
+    """What the task run's function raised (None: it was not an exception, or the state no
+    longer holds it), for a summary line in the task's own words, not Prefect's wording."""
+    if not state.is_failed():
+        return None
+    try:
+        error = state.result(raise_on_failure=False)
+    except Exception:  # a result that cannot be read back: the state's message says enough
+        return None
+    return error if isinstance(error, BaseException) else None
+
+
 def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
                         progress: Progress | None = None, report_complete: bool = False,
                         group_size: int = 1) -> None:
@@ -485,10 +498,19 @@ def _no_nested_submit_warning(runner: Any) -> None:
 _BUILDS: dict[str, tuple] = {}
 
 
-def luisy_build(build: str) -> None:
+def luisy_build(build: str) -> Any:
+    """The flow function of ``build()``. A failed build ends its flow run Failed with the
+    summary as its message, returned as a state, not raised: raised, Prefect would log it
+    again with a traceback of luisy's scheduler, after the failed task's own."""
     plan, summary, workers, progress, report_complete, group_size = _BUILDS[build]
-    run_in_current_flow(plan, summary, workers, progress, report_complete,
-                        group_size=group_size)
+    try:
+        run_in_current_flow(plan, summary, workers, progress, report_complete,
+                            group_size=group_size)
+    except BuildFailed as exc:  # (a lost server is raised: no state could reach it)
+        from prefect.states import Failed
+
+        return Failed(message=str(exc))
+    return None
 
 
 def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import http.client
+import logging
 import queue
 import threading
 import time
@@ -175,30 +176,55 @@ def stop_retrying() -> None:
         own.client.max_retries = 0
 
 
-def abandon_reports() -> int:
+def abandon_reports(timeout: float = 5.0) -> int:
     """Give up the events and logs still to be sent to a server that is gone; how many.
 
     Prefect has no public way to: at exit its event worker would try each queued event for
     ~7 s, its log worker each batch for a minute, one after the other. So each of their
-    services (``QueueService``: ``_queue``, ``_task``, ``_loop`` are its own) is emptied and
-    its task cancelled, which ends it as a failure of its own would; the next event or log
-    starts a new one, as Prefect does after such a failure.
+    services (``QueueService``: ``_queue``, ``_task``, ``_loop``, ``_done_event`` are its
+    own) is emptied and its task cancelled, which ends it as a failure of its own would (the
+    next event or log starts a new one, as Prefect does then), and this waits until they
+    ended. Their "failed" line, which only says they were given up, is left out meanwhile.
     """
+    import asyncio
+    import concurrent.futures
+
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
 
-    dropped = 0
-    for service in (EventsWorker, APILogWorker):
-        for worker in list(getattr(service, "_instances", {}).values()):
-            pending: queue.Queue | None = getattr(worker, "_queue", None)
-            while pending is not None:
-                try:
-                    pending.get_nowait()
-                except queue.Empty:
-                    break
-                pending.task_done()
-                dropped += 1
-            task, loop = getattr(worker, "_task", None), getattr(worker, "_loop", None)
-            if task is not None and loop is not None:
-                loop.call_soon_threadsafe(task.cancel)
+    dropped, ending = 0, []
+    quiet = _GivenUp()
+    logging.getLogger("prefect._internal.concurrency").addFilter(quiet)
+    try:
+        for service in (EventsWorker, APILogWorker):
+            for worker in list(getattr(service, "_instances", {}).values()):
+                dropped += _empty(getattr(worker, "_queue", None))
+                task, loop = getattr(worker, "_task", None), getattr(worker, "_loop", None)
+                done = getattr(worker, "_done_event", None)
+                if task is not None and loop is not None and done is not None:
+                    loop.call_soon_threadsafe(task.cancel)
+                    ending.append(asyncio.run_coroutine_threadsafe(done.wait(), loop))
+        concurrent.futures.wait(ending, timeout=timeout)
+    finally:
+        logging.getLogger("prefect._internal.concurrency").removeFilter(quiet)
     return dropped
+
+
+def _empty(pending: queue.Queue | None) -> int:
+    """Take everything out of ``pending``; how many items there were."""
+    count = 0
+    while pending is not None:
+        try:
+            pending.get_nowait()
+        except queue.Empty:
+            break
+        pending.task_done()
+        count += 1
+    return count
+
+
+class _GivenUp(logging.Filter):
+    """Leaves out the line a Prefect service logs when :func:`abandon_reports` ends it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "failed with" not in record.getMessage()
