@@ -62,6 +62,7 @@ _LAZY = {
     "azure_blob_storage_output": ("luisy.spark.decorators", "azure_blob_storage_output"),
     "build": ("luisy.runner", "build"),
     "plan": ("luisy.planner", "make_plan"),
+    "verify": ("luisy.verification", "verify"),
     "flow": ("luisy.prefect_flow", "flow"),
 }
 

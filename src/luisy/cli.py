@@ -3,7 +3,8 @@
 ``luisy --module pkg.tasks TaskName --param value [--working-dir DIR] [--workers N]
 [--dry-run] [--no-ask] [--hash-update-mode]`` prints the plan, asks before replacing outdated
 outputs, then runs the plan as a Prefect flow and prints progress. ``luisy SUBCOMMAND ...``
-runs one of :data:`SUBCOMMANDS`.
+runs one of :data:`SUBCOMMANDS`; ``luisy verify --module pkg.tasks TaskName ...`` names the
+outputs whose bytes were changed behind luisy's back (``--verify`` on a build reruns them).
 
 The command never guesses and answers every mistake with one line on stderr and a non-zero
 exit code, never a traceback (``--debug`` shows it): options are never abbreviated (``--n``
@@ -55,11 +56,43 @@ def _validate_deployments(argv: list[str]) -> int:
     return validate(argv)
 
 
+def _verify(argv: list[str]) -> int:
+    """``luisy verify --module M Task [--param v ...] [--working-dir DIR]``: one line per
+    complete output whose bytes no longer match the checksum recorded with its key, then the
+    counts; exit 1 when any changed. It reads outputs and the hash store, writes nothing."""
+    from luisy.verification import check_plan
+
+    parser = _Parser(prog="luisy verify",
+                     description="Name the outputs of a task's graph whose bytes were changed "
+                                 "behind luisy's back.")
+    parser.add_argument("--module", required=True, help="module holding the task")
+    parser.add_argument("task", help="task class name")
+    parser.add_argument("--working-dir", help="root of all outputs (default: $WORKING_DIR)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    try:
+        args, extra = parser.parse_known_args(argv)
+    except SystemExit as exc:  # --help or a usage error: argparse has said it
+        return exc.code if isinstance(exc.code, int) else 2
+    settings = for_build(
+        {"working_dir": os.path.abspath(args.working_dir) if args.working_dir else None})
+    _working_dir(settings)
+    took = set(parser.given(argv)) - {"module", "working_dir"}
+    with use(settings), importable_from(os.getcwd()):
+        task = load_task(args.module, args.task, extra, luisy_took=took)
+        result = check_plan(make_plan(task))
+    for mismatch in result.mismatches:
+        print(mismatch)
+    print(result.counts())
+    return 0 if result.ok else 1
+
+
 #: ``luisy NAME ARGS...`` runs ``entry(ARGS)`` for its exit code; ``luisy --help`` lists
 #: them. A subcommand is one entry here.
 SUBCOMMANDS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
     "validate-deployments": ("check prefect.yaml strictly: keys, entrypoints, parameters",
                              _validate_deployments),
+    "verify": ("name outputs whose bytes changed behind luisy's back (exit 1 if any)",
+               _verify),
 }
 
 
@@ -136,6 +169,9 @@ def _parser() -> _Parser:
     p.add_argument("--force", action="append", metavar="TASK",
                    help="rerun TASK (a class name, a task as it prints, or 'all') and what "
                         "depends on it, though complete; may be given more than once")
+    p.add_argument("--verify", action="store_true",
+                   help="also check complete outputs' bytes against the checksums recorded "
+                        "with their keys; rerun changed ones and what depends on them")
     p.add_argument("--show-complete", action="store_true",
                    help="list complete tasks in the plan too")
     p.add_argument("--group-size", type=int, default=1, metavar="N",
@@ -421,7 +457,7 @@ def _command(argv: list[str], out: TextIO) -> int:
 
 
 def _plan_and_run(task: Task, args: argparse.Namespace, working_dir: str, out: TextIO) -> int:
-    plan = make_plan(task, force=args.force or ())
+    plan = make_plan(task, force=args.force or (), verify=args.verify)
     print(plan.format(show_complete=args.show_complete or len(plan.steps) <= 30), file=out)
     if args.visualize:
         from luisy.visualize import save_plan_picture

@@ -4,7 +4,9 @@ Decisions are made from keys, not data, so the whole plan is known before anythi
 
 - ``run``: no output, or the recorded key differs from the current one (the reason says which
   code, library, parameter or upstream changed);
-- ``complete``: the output exists and its recorded key equals the current key;
+- ``complete``: the output exists and its recorded key equals the current key (with
+  ``verify``, also its bytes match the checksum recorded with that key: if not, it reruns
+  and so does what depends on it);
 - ``missing external``: an ExternalTask's data is absent (the build stops before running);
 - ``cannot check``: asking whether the output exists failed (a Spark engine without Delta
   Lake, a catalog that is not there): the error names the task, the build stops before running;
@@ -27,6 +29,7 @@ from luisy.cache import (
     Reason,
     Record,
     TaskKey,
+    content_change,
     describe,
     explain,
     graph_keys,
@@ -116,11 +119,13 @@ class Plan:
 
 
 def make_plan(root: Task, stores: HashStores | None = None,
-              force: Iterable[str] = ()) -> Plan:
+              force: Iterable[str] = (), verify: bool = False) -> Plan:
     """Decide every task of the graph below ``root``; nothing is run or written.
 
     ``force`` names tasks to rerun although they are complete (a class name, a task as it
     prints, e.g. ``Interim(month=2024-01)``, or ``all``); what depends on them reruns too.
+    ``verify`` reads every complete output to compare its bytes with the checksum recorded
+    with its key (else nothing but keys is looked at): changed ones rerun, with their users.
     """
     graph = build_graph(root)
     stores = stores or HashStores()
@@ -131,9 +136,12 @@ def make_plan(root: Task, stores: HashStores | None = None,
         below_forced.update(graph.downstream(task))
     steps: dict[Task, Step] = {}
     owners: dict[str, Task] = {}
+    changed: set[Task] = set()
     for task, deps in graph.deps.items():
         _claim_output(task, owners)
         steps[task] = _decide(task, keys[task], deps, steps, stores)
+        if verify:
+            _apply_changed(steps[task], changed)
         if task in forced or task in below_forced:
             _apply_force(steps[task], forced, below_forced)
     _prune_not_needed(graph, steps)
@@ -182,6 +190,24 @@ def _apply_force(step: Step, forced: set[Task], below_forced: set[Task]) -> None
         return
     upstream = next(d for d in step.deps if d in forced or d in below_forced)
     step.reasons = (Reason(Category.FORCED_UPSTREAM, (str(upstream),)),)
+
+
+def _apply_changed(step: Step, changed: set[Task]) -> None:
+    """Rerun a complete task whose bytes differ from the checksum recorded with its key, and
+    one that needs such a task (its input was not what its key says); both join ``changed``.
+    Steps come dependencies first, so a wrapper decided later sees them run."""
+    if step.decision is not Decision.COMPLETE or isinstance(step.task, (ExternalTask,
+                                                                        WrapperTask)):
+        return
+    upstream = next((d for d in step.deps if d in changed), None)
+    if upstream is not None:
+        step.reasons = (Reason(Category.CHANGED_UPSTREAM, (str(upstream),)),)
+    elif content_change(step.task.output(), step.store.details_of(step.rel_path)):
+        step.reasons = (Reason(Category.CHANGED_OUTPUT, (step.location,)),)
+    else:
+        return
+    step.decision = Decision.RUN
+    changed.add(step.task)
 
 
 def _decide(task: Task, key: TaskKey, deps: list[Task], steps: dict[Task, Step],

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from luisy.assets import asset_key
-from luisy.cache import Category, Ledger
+from luisy.cache import OVERRIDES, Ledger, with_content
 from luisy.config import current, for_build, use
 from luisy.errors import LuisyError, MissingExternalError, PrefectServerError
 from luisy.planner import Decision, Plan, Step, make_plan
@@ -65,6 +65,7 @@ def build(
     report_complete: bool = False,
     group_size: int = 1,
     force: Iterable[str] = (),
+    verify: bool = False,
     **config: Any,
 ) -> BuildSummary:
     """Plan ``task`` and everything it needs, then run what is not complete as a Prefect flow.
@@ -83,12 +84,17 @@ def build(
 
     ``force`` reruns the named tasks (class names, tasks as they print, or ``"all"``) and
     everything that depends on them, complete or not (reason: forced).
+
+    ``verify=True`` also checks the bytes of complete outputs against the checksum recorded
+    with their key: one changed behind luisy's back counts as not complete, so it and what
+    depends on it rerun (reason: output changed outside luisy). Off by default, as it reads
+    every complete output: a build with nothing to do stays a matter of keys.
     """
     if isinstance(force, str):
         force = [force]
     with use(for_build(config)):
-        return execute_plan(make_plan(task, force=force), workers=workers, dry_run=dry_run,
-                            hash_update_mode=hash_update_mode, progress=progress,
+        return execute_plan(make_plan(task, force=force, verify=verify), workers=workers,
+                            dry_run=dry_run, hash_update_mode=hash_update_mode, progress=progress,
                             task_runner=task_runner, report_complete=report_complete,
                             group_size=group_size)
 
@@ -173,7 +179,7 @@ def adopt_current_keys(plan: Plan, summary: BuildSummary) -> None:
     for step in plan.steps.values():
         if step.store is not None and step.output_exists and step.decision in (
                 Decision.RUN, Decision.NOT_NEEDED):
-            step.store.record(step.record)
+            step.store.record(with_content(step.record, step.task.output()))
             summary.adopted.add(step.task)
     plan.stores.compact()
 
@@ -261,8 +267,7 @@ class _Scheduler:
         run_unit = RunUnit(list(unit), [s.reason for s in steps], [s.key.key for s in steps],
                            [s.record for s in steps], [s.location for s in steps],
                            steps[0].decision is Decision.COMPLETE, self.config,
-                           [s.has(Category.FORCED) or s.has(Category.FORCED_UPSTREAM)
-                            for s in steps],
+                           [any(r.category in OVERRIDES for r in s.reasons) for s in steps],
                            [asset_key(t) for t in unit], inputs, external)
         register(run_unit)
         # the flow run's task runner, as Task.submit would: the luisy task's parameters may

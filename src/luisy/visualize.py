@@ -29,11 +29,13 @@ if TYPE_CHECKING:
 
     from luisy.tasks.base import Task
 
-#: fill colour per decision; "code changed" is a run because the task's own code changed
+#: fill colour per decision; "code changed" is a run because the task's own code changed,
+#: "output changed" one because its bytes were changed outside luisy (``verify``)
 COLOURS = {
     "complete": "#b7e1b0",
     "run": "#ffd27f",
     "code changed": "#ff9f80",
+    "output changed": "#c9a0ff",
     "missing external": "#ff6b6b",
     "not needed": "#d9d9d9",
 }
@@ -42,6 +44,7 @@ LEGEND = {
     "complete": "complete",
     "run": "will run",
     "code changed": "will run: code changed",
+    "output changed": "will run: output changed outside luisy",
     "missing external": "missing external data",
     "not needed": "not needed",
 }
@@ -55,6 +58,8 @@ _MAX_VALUE = 40
 def colour_class(step: Step) -> str:
     if step.decision is Decision.RUN and step.has(Category.CODE):
         return "code changed"
+    if step.decision is Decision.RUN and step.has(Category.CHANGED_OUTPUT):
+        return "output changed"
     return step.decision.value
 
 

@@ -26,7 +26,8 @@ ABOVE_MODEL = ("luisy.graph", "luisy.cache", "luisy.planner", "luisy.runner", "l
                "luisy.summary",
                "luisy.prefect_flow", "luisy.artifacts", "luisy.visualize", "luisy.discovery",
                "luisy.file_patterns",
-               "luisy.cli", "luisy.testing", "luisy.deployments", "luisy.deploy_steps")
+               "luisy.cli", "luisy.verification", "luisy.testing", "luisy.deployments",
+               "luisy.deploy_steps")
 
 
 def _module_name(path: Path) -> str:

@@ -179,8 +179,8 @@ def test_every_decision_colour_is_drawn():
     found = colours_in(buf)
     assert {rgb(c) for c in COLOURS.values()} <= found
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "complete", "will run", "will run: code changed", "missing external data",
-        "not needed"]
+        "complete", "will run", "will run: code changed",
+        "will run: output changed outside luisy", "missing external data", "not needed"]
 
 
 # ---------------------------------------------------------------------------- svg, html
@@ -282,6 +282,8 @@ def test_cli_writes_the_plan_picture(tmp_path, working_dir, monkeypatch):
     (Reason(Category.UPSTREAM, ("Clean()",)), "run"),
     (Reason(Category.LIBRARY, ("pandas 2.2 -> 2.3",)), "run"),
     (Reason(Category.NO_OUTPUT), "run"),
+    (Reason(Category.CHANGED_OUTPUT, ("/w/p/a.csv",)), "output changed"),
+    (Reason(Category.CHANGED_UPSTREAM, ("A()",)), "run"),
 ])
 def test_colours_follow_the_reasons_category_not_its_words(reason, colour):
     # "upstream changed" and "library changed" read like "code changed" but are not

@@ -25,6 +25,8 @@ class Category(enum.Enum):
     DATA = "data changed: {}"
     FORCED = "forced"
     FORCED_UPSTREAM = "upstream forced: {}"
+    CHANGED_OUTPUT = "output changed outside luisy: {}"
+    CHANGED_UPSTREAM = "upstream output changed outside luisy: {}"
     KEY = "key changed"
     # ... or it does not, or not now
     UP_TO_DATE = "up to date"
@@ -39,8 +41,13 @@ class Category(enum.Enum):
 #: the categories that make a task stale (its output does not hold its current key)
 STALE = frozenset({Category.NO_OUTPUT, Category.NO_RECORD, Category.CODE, Category.LIBRARY,
                    Category.PARAMETERS, Category.UPSTREAM, Category.DATA, Category.FORCED,
-                   Category.FORCED_UPSTREAM,
-                   Category.KEY})
+                   Category.FORCED_UPSTREAM, Category.CHANGED_OUTPUT,
+                   Category.CHANGED_UPSTREAM, Category.KEY})
+
+#: the categories that rerun a task whose recorded key is its current one: its run must not
+#: take the recorded key as "another build made it meanwhile"
+OVERRIDES = frozenset({Category.FORCED, Category.FORCED_UPSTREAM, Category.CHANGED_OUTPUT,
+                       Category.CHANGED_UPSTREAM})
 
 #: names shown before "(+N more)"
 SHOWN = 3

@@ -11,7 +11,8 @@ across processes and threads, see ``locks.py``),
    on leaves an output with no key (it reruns), never new bytes under an old key;
 3. *commit*: after ``run()`` returned, the new key is recorded, and only if the output was
    written during this run (through ``self.write()``, or its file changed): a ``run()`` that
-   wrote nothing fails and records nothing.
+   wrote nothing fails and records nothing. The key's details get the checksum of the bytes
+   just written (see ``content.py``), so bytes changed later are found by ``luisy verify``.
 
 ``task.write()`` outside a build (``task.run()`` by hand, as in luisy 1.x) records the task's
 current key right after the write: the same store, the same record.
@@ -25,6 +26,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from luisy.cache.content import with_content
 from luisy.cache.keys import TaskKey, current_key, output_place
 from luisy.cache.locks import OutputLocks
 from luisy.cache.store import HashStore, HashStores, KeyStore, Record
@@ -95,7 +97,7 @@ class Ledger:
             if not target.exists() or not (attempt.wrote or changed):
                 raise OutputNotWrittenError(
                     f"{task}: run() finished without writing its output {target.location}")
-            store.record(record)
+            store.record(with_content(record, target))
         return True
 
     def _prepare_folder(self, target: Target) -> None:
@@ -139,6 +141,6 @@ class Records:
         record = record_of(task, current_key(task))
         if record is not None:
             store = HashStore(record.folder)
-            store.record(record)
+            store.record(with_content(record, task.output()))
             store.compact()
 

@@ -1,0 +1,93 @@
+"""What an output's bytes were when its key was recorded: a content checksum per output.
+
+A key says what an output *should* hold (code, parameters, upstream); nothing in it notices
+bytes changed behind luisy's back (a csv cut short by hand still reads without error). So
+when a key is recorded for a local file or folder, its checksum goes into that output's
+details in ``.luisy.keys.json`` (``"content": "sha256:<hex>"``), and ``luisy verify`` or a
+build with ``verify=True`` compare it with the bytes there now.
+
+A file costs one open and one read; a folder, one per file below it, its digest taken over
+the sorted relative paths and their files' digests (temporary files of writers are left
+out). Targets that cannot tell (tables, remote blobs: no local folder, no signature) record
+none: their outputs, like those of stores written before checksums, are "not checkable".
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+
+from luisy.cache.store import Record
+from luisy.errors import TargetError
+from luisy.targets.atomic import TMP_MARKER
+from luisy.targets.base import Target
+
+#: the details' field holding the checksum, and how its value starts
+FIELD = "content"
+ALGORITHM = "sha256"
+
+
+def _file_digest(path: str) -> str:
+    with open(path, "rb") as fh:
+        if hasattr(hashlib, "file_digest"):  # Python 3.11+: reads into one buffer
+            return hashlib.file_digest(fh, ALGORITHM).hexdigest()
+        digest = hashlib.new(ALGORITHM)
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+        return digest.hexdigest()
+
+
+def _folder_digest(path: str) -> str:
+    """Over each file's path relative to ``path`` and its digest, in sorted order: adding,
+    removing, renaming or changing a file changes it."""
+    parts = []
+    for root, dirs, files in os.walk(path):
+        dirs[:] = [d for d in dirs if TMP_MARKER not in d]
+        for name in files:
+            if TMP_MARKER not in name:
+                full = os.path.join(root, name)
+                rel = os.path.relpath(full, path).replace(os.sep, "/")
+                parts.append(f"{rel}\0{_file_digest(full)}\n")
+    return hashlib.new(ALGORITHM, "".join(sorted(parts)).encode()).hexdigest()
+
+
+def content_checksum(target: Target) -> str | None:
+    """``sha256:<hex>`` of the output's bytes now; None when the target cannot tell (not a
+    local file or folder) or the output is not there."""
+    if target.folder() is None:
+        return None
+    path = target.path
+    try:
+        digest = _folder_digest(path) if os.path.isdir(path) else _file_digest(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise TargetError(f"cannot read {target.location} to checksum it: "
+                          f"{type(exc).__name__}: {exc}") from exc
+    return f"{ALGORITHM}:{digest}"
+
+
+def with_content(record: Record, target: Target) -> Record:
+    """``record`` with the checksum of ``target``'s bytes in its details, for committing the
+    key right after the output was written (unchanged when the target cannot tell)."""
+    checksum = content_checksum(target)
+    if checksum is None:
+        return record
+    return dataclasses.replace(record, details={**record.details, FIELD: checksum})
+
+
+def recorded_content(details: dict | None) -> str | None:
+    """The checksum recorded in an output's details; None for records without one (stores
+    written before checksums, targets that cannot tell)."""
+    return None if details is None else details.get(FIELD)
+
+
+def content_change(target: Target, details: dict | None) -> tuple[str, str] | None:
+    """The recorded checksum and the one of the bytes there now, when they differ; None when
+    they match or there is nothing to compare (no checksum recorded, the target cannot tell).
+    """
+    recorded = recorded_content(details)
+    if recorded is None:
+        return None
+    found = content_checksum(target)
+    return None if found is None or found == recorded else (recorded, found)
