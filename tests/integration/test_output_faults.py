@@ -7,20 +7,16 @@ refused before anything runs.
 """
 from __future__ import annotations
 
-import os
-
 import pytest
-from tests.unit.test_output_paths import Named  # named by a parameter: tasks that can escape
+from tests.unit.test_output_paths import (  # a task named by a parameter: one that can escape
+    Named,
+    files_below,
+)
 
 import luisy
 from luisy.errors import OutputPathError
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
-
-
-def files_below(folder) -> list[str]:
-    return sorted(os.path.relpath(os.path.join(d, f), folder)
-                  for d, _, names in os.walk(folder) for f in names)
 
 
 @luisy.project_name("faults")
