@@ -457,8 +457,21 @@ def _check_parameters(deployment: dict[str, Any], flow: Any, where: str) -> list
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m luisy.deployments [prefect.yaml ...]``: print problems, exit 1 if any."""
-    paths = (sys.argv[1:] if argv is None else argv) or ["prefect.yaml"]
+    """``luisy validate-deployments [prefect.yaml ...]`` (or ``python -m luisy.deployments``):
+    print problems, exit 1 if any; ``--help`` says so, an unknown option is a usage error
+    (exit 2), not a file that cannot be read."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="luisy validate-deployments", allow_abbrev=False,
+        description="Check prefect.yaml files strictly: keys, entrypoints, parameters.")
+    parser.add_argument("paths", nargs="*", metavar="prefect.yaml",
+                        help="the files to check (default: prefect.yaml)")
+    try:
+        paths = parser.parse_args(sys.argv[1:] if argv is None else argv).paths
+    except SystemExit as exc:  # --help or a usage error: argparse has said it
+        return exc.code if isinstance(exc.code, int) else 2
+    paths = paths or ["prefect.yaml"]
     problems = [f"{path}: {p}" for path in paths for p in validate_prefect_yaml(path)]
     for problem in problems:
         print(problem)

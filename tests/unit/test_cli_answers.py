@@ -237,6 +237,17 @@ def test_help_lists_the_subcommands(project, capsys):
     assert "--debug" in out and "--TaskName-name value" in out
 
 
+
+@pytest.mark.parametrize("name", sorted(cli.SUBCOMMANDS))
+def test_every_subcommand_answers_help_and_refuses_an_unknown_option(name, project, capsys):
+    code, out, err = run_main([name, "--help"], capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith(f"usage: luisy {name} ")
+    code, out, err = run_main([name, "--no-such-option"], capsys)
+    assert code == 2 and out == ""
+    assert err.splitlines()[-1].startswith(f"luisy {name}: error: ")
+    assert "cannot read" not in err  # an option is never taken for a file
+
 # ---------------------------------------------------------- one line for every mistake
 def test_no_working_dir_anywhere_is_one_line(project, capsys):
     luisy.Config().reset()  # as the environment has it: no WORKING_DIR
