@@ -78,13 +78,8 @@ def check_plan(plan: Plan) -> Verification:
     return result
 
 
-def verify_outputs(task: Task, **config: Any) -> Verification:
-    """Plan ``task``'s graph and check its complete outputs (``config``: settings of this
-    check only, such as ``working_dir``)."""
-    with use(for_build(config)):
-        return check_plan(make_plan(task))
-
-
 def verify(task: Task, **config: Any) -> list[Mismatch]:
-    """The outputs of ``task``'s graph changed behind luisy's back, as data (empty: none)."""
-    return verify_outputs(task, **config).mismatches
+    """The outputs of ``task``'s graph changed behind luisy's back, as data (empty: none);
+    ``config``: settings of this check only, such as ``working_dir``."""
+    with use(for_build(config)):
+        return check_plan(make_plan(task)).mismatches
