@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+from collections.abc import Iterable, Iterator
 
 from luisy.cache.store import Record
 from luisy.errors import TargetError
@@ -27,7 +28,7 @@ FIELD = "content"
 ALGORITHM = "sha256"
 
 
-def _file_digest(path: str) -> str:
+def file_digest(path: str) -> str:
     with open(path, "rb") as fh:
         if hasattr(hashlib, "file_digest"):  # Python 3.11+: reads into one buffer
             return hashlib.file_digest(fh, ALGORITHM).hexdigest()
@@ -37,18 +38,26 @@ def _file_digest(path: str) -> str:
         return digest.hexdigest()
 
 
-def _folder_digest(path: str) -> str:
-    """Over each file's path relative to ``path`` and its digest, in sorted order: adding,
-    removing, renaming or changing a file changes it."""
-    parts = []
+def files_below(path: str) -> Iterator[tuple[str, str]]:
+    """Each file below the folder ``path``: its path relative to ``path`` (``/`` between
+    parts) and its full path; temporary files of writers are left out."""
     for root, dirs, files in os.walk(path):
         dirs[:] = [d for d in dirs if TMP_MARKER not in d]
         for name in files:
             if TMP_MARKER not in name:
                 full = os.path.join(root, name)
-                rel = os.path.relpath(full, path).replace(os.sep, "/")
-                parts.append(f"{rel}\0{_file_digest(full)}\n")
-    return hashlib.new(ALGORITHM, "".join(sorted(parts)).encode()).hexdigest()
+                yield os.path.relpath(full, path).replace(os.sep, "/"), full
+
+
+def digest_of_parts(digests: Iterable[tuple[str, str]]) -> str:
+    """One digest over ``(relative path, file digest)`` pairs, in sorted order: adding,
+    removing, renaming or changing a file changes it."""
+    text = "".join(sorted(f"{rel}\0{digest}\n" for rel, digest in digests))
+    return hashlib.new(ALGORITHM, text.encode()).hexdigest()
+
+
+def _folder_digest(path: str) -> str:
+    return digest_of_parts((rel, file_digest(full)) for rel, full in files_below(path))
 
 
 def content_checksum(target: Target) -> str | None:
@@ -58,7 +67,7 @@ def content_checksum(target: Target) -> str | None:
         return None
     path = target.path
     try:
-        digest = _folder_digest(path) if os.path.isdir(path) else _file_digest(path)
+        digest = _folder_digest(path) if os.path.isdir(path) else file_digest(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
