@@ -10,6 +10,7 @@ from luisy.config import Config, activate_download, set_working_dir
 from luisy.decorators import (
     auto_filename,
     csv_output,
+    data_version,
     feather_output,
     final,
     hdf_output,
@@ -82,6 +83,7 @@ __all__ = [
     "raw", "interim", "final", "project_name", "requires", "inherits", "auto_filename",
     "pickle_output", "csv_output", "json_output", "xlsx_output", "hdf_output", "feather_output",
     "parquet_output", "parquetdir_output", "make_directory_output", "prefect_options",
+    "data_version",
     "Parameter", "IntParameter", "FloatParameter", "BoolParameter", "DateParameter",
     "MonthParameter", "DateIntervalParameter", "ListParameter", "TupleParameter",
     "DictParameter", *_LAZY,

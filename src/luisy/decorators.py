@@ -32,7 +32,7 @@ from luisy.targets.local import (
     PickleTarget,
     XLSXTarget,
 )
-from luisy.tasks.base import ExternalTask, Task, auto_file_name
+from luisy.tasks.base import DATA_VERSION_MODES, ExternalTask, Task, auto_file_name
 
 T = TypeVar("T", bound=type)
 
@@ -188,6 +188,29 @@ def prefect_options(
                 setattr(cls, attr, value)
 
     return _class_decorator("prefect_options", apply)
+
+
+def data_version(mode: str | Callable[[Any], Any] = "content") -> Callable[[T], T]:
+    """How the data this task takes from outside the graph is versioned: an ExternalTask's
+    file or folder, the table of ``@deltatable_input``. A new version reruns what reads it.
+
+    * ``"content"`` (default): the bytes' sha256, read again only when a file's size or
+      mtime changed (a touch reruns nothing); a Delta table's version;
+    * ``"mtime"``: size and mtime only, nothing is read (a touch reruns);
+    * a function of the task, e.g. ``lambda task: row_count(task.output().path)``: what it
+      returns is the version (``None``: none);
+    * ``"none"``: no version: reruns follow code and parameters only, as in luisy 1.x.
+    """
+    if not (callable(mode) or mode in DATA_VERSION_MODES):
+        raise TaskDefinitionError(
+            f"@data_version({mode!r}): give one of "
+            f"{', '.join(repr(m) for m in DATA_VERSION_MODES)} or a function of the task")
+
+    def apply(cls: type) -> None:
+        # a function is kept as a staticmethod: called with the task, not bound to it
+        cls.data_version_mode = staticmethod(mode) if callable(mode) else mode
+
+    return _class_decorator("data_version", apply, base=Task)
 
 
 def _layer(name: str) -> Callable[..., Any]:
@@ -402,8 +425,8 @@ from luisy.spark.decorators import (  # noqa: E402
 
 __all__ = [
     "auto_filename", "azure_blob_storage_input", "azure_blob_storage_output", "csv_output",
-    "deltatable_input", "deltatable_output", "feather_output", "final", "hdf_output",
-    "inherits", "interim", "json_output", "make_directory_output", "parquet_output",
-    "parquetdir_output", "pickle_output", "prefect_options", "project_name", "raw",
-    "requires", "xlsx_output",
+    "data_version", "deltatable_input", "deltatable_output", "feather_output", "final",
+    "hdf_output", "inherits", "interim", "json_output", "make_directory_output",
+    "parquet_output", "parquetdir_output", "pickle_output", "prefect_options", "project_name",
+    "raw", "requires", "xlsx_output",
 ]

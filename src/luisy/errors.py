@@ -119,3 +119,7 @@ class TaskNotCompleteError(LuisyError, ValueError):
     """read() on a task whose output is missing or outdated (a ``ValueError``, as 1.x's
     "Task needs to be executed first", so an ``except ValueError`` around read() still
     works, e.g. for missing external data)."""
+
+
+class DataVersionError(LuisyError):
+    """A task's data version cannot be had: its ``data_version`` function failed."""

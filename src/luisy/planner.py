@@ -3,10 +3,11 @@
 Decisions are made from keys, not data, so the whole plan is known before anything runs:
 
 - ``run``: no output, or the recorded key differs from the current one (the reason says which
-  code, library, parameter or upstream changed);
+  code, library, parameter, upstream or input data changed);
 - ``complete``: the output exists and its recorded key equals the current key (with
   ``verify``, also its bytes match the checksum recorded with that key: if not, it reruns
-  and so does what depends on it);
+  and so does what depends on it); or its recorded key is the one luisy gave it before data
+  versions: it is adopted, its new key recorded, nothing rebuilt;
 - ``missing external``: an ExternalTask's data is absent (the build stops before running);
 - ``cannot check``: asking whether the output exists failed (a Spark engine without Delta
   Lake, a catalog that is not there): the error names the task, the build stops before running;
@@ -25,18 +26,23 @@ from dataclasses import dataclass, field
 from luisy.cache import (
     Category,
     HashStores,
+    KeyChain,
     KeyStore,
+    Observed,
     Reason,
     Record,
     TaskKey,
     content_change,
+    data_of,
     describe,
     explain,
-    graph_keys,
+    output_version,
+    predates_data_versions,
     record_of,
 )
 from luisy.errors import LuisyError, OutputPathError, UsageError
 from luisy.graph import TaskGraph, build_graph
+from luisy.targets.base import Target
 from luisy.targets.local import resolved_path
 from luisy.tasks.base import ExternalTask, Task, WrapperTask
 
@@ -62,6 +68,9 @@ class Step:
     record: Record | None = field(default=None, repr=False)
     store: KeyStore | None = field(default=None, repr=False)
     output_exists: bool = False
+    #: what the output stands for in its consumers' keys besides its key (data versions)
+    observed: Observed | None = field(default=None, repr=False)
+    target: Target | None = field(default=None, repr=False)
 
     @property
     def reason(self) -> str:
@@ -129,7 +138,8 @@ def make_plan(root: Task, stores: HashStores | None = None,
     """
     graph = build_graph(root)
     stores = stores or HashStores()
-    keys = graph_keys(graph)
+    chain = KeyChain()
+    outputs: dict[Task, Observed] = {}
     forced = _forced_tasks(graph, force)
     below_forced: set[Task] = set()
     for task in forced:
@@ -139,7 +149,15 @@ def make_plan(root: Task, stores: HashStores | None = None,
     changed: set[Task] = set()
     for task, deps in graph.deps.items():
         _claim_output(task, owners)
-        steps[task] = _decide(task, keys[task], deps, steps, stores)
+        try:
+            data, failed = data_of(task, deps, outputs), None
+        except LuisyError as exc:  # names the task or table; the plan names the task
+            data, failed = {}, exc
+        chain.add(task, deps, data)
+        step = steps[task] = _decide(task, chain, deps, steps, stores)
+        if failed is not None:
+            _cannot_check(step, failed)
+        outputs[task] = _observe_output(step)
         if verify:
             _apply_changed(steps[task], changed)
         if task in forced or task in below_forced:
@@ -210,12 +228,34 @@ def _apply_changed(step: Step, changed: set[Task]) -> None:
     changed.add(step.task)
 
 
-def _decide(task: Task, key: TaskKey, deps: list[Task], steps: dict[Task, Step],
+def _cannot_check(step: Step, exc: LuisyError) -> None:
+    step.decision = Decision.CANNOT_CHECK
+    step.reasons = (Reason(Category.CHECK_FAILED, (str(exc),)),)
+
+
+def _observe_output(step: Step) -> Observed | None:
+    """What the step's output stands for in its consumers' keys (see ``output_version``);
+    a version that cannot be had makes the step ``cannot check``."""
+    if step.record is None or step.decision is Decision.CANNOT_CHECK or (
+            isinstance(step.task, ExternalTask) and not step.output_exists):
+        return None
+    try:
+        step.observed = output_version(
+            step.task, step.target, lambda: step.store.details_of(step.rel_path),
+            lambda: step.decision is Decision.COMPLETE)
+    except LuisyError as exc:
+        _cannot_check(step, exc)
+    return step.observed
+
+
+def _decide(task: Task, chain: KeyChain, deps: list[Task], steps: dict[Task, Step],
             stores: HashStores) -> Step:
+    key = chain.keys[task]
     record = record_of(task, key)
     store = stores.for_folder(record.folder) if record else None
-    location = task.output_location()
-    step = Step(task, Decision.COMPLETE, (), key, deps, location, record, store)
+    target = task.output()
+    location = target.location if target is not None else "(no output)"
+    step = Step(task, Decision.COMPLETE, (), key, deps, location, record, store, target=target)
     if isinstance(task, WrapperTask):
         pending = [d for d in deps if steps[d].decision is not Decision.COMPLETE]
         if pending:
@@ -225,10 +265,9 @@ def _decide(task: Task, key: TaskKey, deps: list[Task], steps: dict[Task, Step],
             step.reasons = (Reason(Category.WRAPPED_COMPLETE),)
         return step
     try:
-        step.output_exists = task.output().exists()
+        step.output_exists = target.exists()
     except LuisyError as exc:  # the target names itself and the cause; the plan, the task
-        step.decision = Decision.CANNOT_CHECK
-        step.reasons = (Reason(Category.CHECK_FAILED, (str(exc),)),)
+        _cannot_check(step, exc)
         return step
     if isinstance(task, ExternalTask):
         if step.output_exists:
@@ -242,11 +281,13 @@ def _decide(task: Task, key: TaskKey, deps: list[Task], steps: dict[Task, Step],
         step.decision, step.reasons = Decision.RUN, (Reason(Category.NO_OUTPUT),)
     elif recorded == key.key:
         step.reasons = (Reason(Category.UP_TO_DATE),)
+    elif recorded == chain.legacy(task) and predates_data_versions(
+            store.details_of(record.rel_path)):
+        step.reasons = (Reason(Category.ADOPTED),)  # made from the data there now
     else:
         step.decision = Decision.RUN
         previous = store.details_of(record.rel_path) if recorded else None
-        step.reasons = explain(previous, key.fingerprint.code, key.fingerprint.libraries,
-                               key.params, key.upstream)
+        step.reasons = explain(previous, key)
     return step
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import contextvars
+import dataclasses
 import logging
 import os
 import queue
@@ -24,7 +25,16 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from luisy.assets import asset_key
-from luisy.cache import OVERRIDES, Ledger, with_content
+from luisy.cache import (
+    OVERRIDES,
+    Category,
+    Ledger,
+    Observed,
+    adopted,
+    as_written,
+    differs,
+    recorded_with,
+)
 from luisy.config import current, for_build, use
 from luisy.errors import LuisyError, MissingExternalError, PrefectServerError
 from luisy.planner import Decision, Plan, Step, make_plan
@@ -105,12 +115,12 @@ def prepare(plan: Plan, dry_run: bool = False, hash_update_mode: bool = False,
     a task must, or complete ones are to be shown (``report_complete``).
 
     Missing external data stops here; hash-update mode records keys here; a dry run ends here.
-    Unless it is a dry run, the keys of external data that is there are recorded (folded into
-    the store here when no flow runs; else at the flow's end).
+    Unless it is a dry run, what the plan found without running is recorded (folded into the
+    store here when no flow runs; else at the flow's end): see :func:`record_found_keys`.
     """
     summary = BuildSummary(plan=plan, dry_run=dry_run)
     if not dry_run:
-        record_external_keys(plan)
+        record_found_keys(plan)
     for step in plan.steps.values():
         if step.decision is Decision.COMPLETE:
             summary.already_done.add(step.task)
@@ -165,13 +175,27 @@ def execute_plan(
     return summary
 
 
-def record_external_keys(plan: Plan) -> None:
-    """Record the keys of external data that is there, as luisy 1.x's ``.luisy.hash`` did
-    (1.x tools read them; luisy never reruns an ExternalTask, so nothing else reads them)."""
+def record_found_keys(plan: Plan) -> None:
+    """Record what the plan found without running anything:
+
+    - the keys of external data that is there, as luisy 1.x's ``.luisy.hash`` did (1.x tools
+      read them), with the data's version and what was read to get it, so the next plan
+      reads only files whose size or mtime changed;
+    - the new keys of outputs made before data versions (adopted: their recorded key was
+      their legacy key), with their checksum and version as recorded, so nothing reruns.
+    """
     for step in plan.steps.values():
-        if (isinstance(step.task, ExternalTask) and step.output_exists
-                and step.store is not None and step.store.get(step.rel_path) != step.key.key):
-            step.store.record(step.record)
+        if step.store is None or step.decision is Decision.CANNOT_CHECK:
+            continue
+        recorded = step.store.get(step.rel_path)
+        if isinstance(step.task, ExternalTask) and step.output_exists:
+            observed = step.observed or Observed(None)
+            if recorded != step.key.key or differs(step.store.details_of(step.rel_path),
+                                                   observed):
+                step.store.record(dataclasses.replace(
+                    step.record, details=recorded_with(step.record.details, observed)))
+        elif step.has(Category.ADOPTED):
+            step.store.record(adopted(step.record, step.store.details_of(step.rel_path)))
 
 
 def adopt_current_keys(plan: Plan, summary: BuildSummary) -> None:
@@ -179,7 +203,7 @@ def adopt_current_keys(plan: Plan, summary: BuildSummary) -> None:
     for step in plan.steps.values():
         if step.store is not None and step.output_exists and step.decision in (
                 Decision.RUN, Decision.NOT_NEEDED):
-            step.store.record(with_content(step.record, step.task.output()))
+            step.store.record(as_written(step.task, step.record, step.task.output()))
             summary.adopted.add(step.task)
     plan.stores.compact()
 

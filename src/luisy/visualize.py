@@ -35,6 +35,7 @@ COLOURS = {
     "complete": "#b7e1b0",
     "run": "#ffd27f",
     "code changed": "#ff9f80",
+    "data changed": "#7fc8f8",
     "output changed": "#c9a0ff",
     "missing external": "#ff6b6b",
     "not needed": "#d9d9d9",
@@ -44,6 +45,7 @@ LEGEND = {
     "complete": "complete",
     "run": "will run",
     "code changed": "will run: code changed",
+    "data changed": "will run: input data changed",
     "output changed": "will run: output changed outside luisy",
     "missing external": "missing external data",
     "not needed": "not needed",
@@ -58,6 +60,8 @@ _MAX_VALUE = 40
 def colour_class(step: Step) -> str:
     if step.decision is Decision.RUN and step.has(Category.CODE):
         return "code changed"
+    if step.decision is Decision.RUN and step.has(Category.DATA):
+        return "data changed"
     if step.decision is Decision.RUN and step.has(Category.CHANGED_OUTPUT):
         return "output changed"
     return step.decision.value

@@ -179,7 +179,7 @@ def test_every_decision_colour_is_drawn():
     found = colours_in(buf)
     assert {rgb(c) for c in COLOURS.values()} <= found
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "complete", "will run", "will run: code changed",
+        "complete", "will run", "will run: code changed", "will run: input data changed",
         "will run: output changed outside luisy", "missing external data", "not needed"]
 
 
@@ -279,6 +279,7 @@ def test_cli_writes_the_plan_picture(tmp_path, working_dir, monkeypatch):
 
 @pytest.mark.parametrize(("reason", "colour"), [
     (Reason(Category.CODE, ("pkg.utils.clean",)), "code changed"),
+    (Reason(Category.DATA, ("RawSales(month=2024-01)",)), "data changed"),
     (Reason(Category.UPSTREAM, ("Clean()",)), "run"),
     (Reason(Category.LIBRARY, ("pandas 2.2 -> 2.3",)), "run"),
     (Reason(Category.NO_OUTPUT), "run"),

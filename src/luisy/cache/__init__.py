@@ -1,7 +1,9 @@
 """The cache: what an output depends on, what is recorded about it, and why it is stale.
 
 - :mod:`~luisy.cache.fingerprint`: a task class's code closure and library versions;
-- :mod:`~luisy.cache.keys`: Merkle keys over fingerprints, parameters and upstream keys (pure);
+- :mod:`~luisy.cache.data_version`: what data from outside holds now (files, folders, tables);
+- :mod:`~luisy.cache.keys`: Merkle keys over fingerprints, parameters, upstream keys and data
+  versions (pure);
 - :mod:`~luisy.cache.store`: the recorded keys on disk (and in memory, for tests);
 - :mod:`~luisy.cache.ledger`: recording a key, the one way every path does it;
 - :mod:`~luisy.cache.content`: the checksum of an output's bytes, recorded with its key;
@@ -17,6 +19,14 @@ from luisy.cache.content import (
     recorded_content,
     with_content,
 )
+from luisy.cache.data_version import (
+    Observed,
+    data_of,
+    differs,
+    output_version,
+    recorded_with,
+    written_version,
+)
 from luisy.cache.fingerprint import (
     Fingerprint,
     ModuleSource,
@@ -29,15 +39,25 @@ from luisy.cache.fingerprint import (
     text_digest,
     value_digest,
 )
-from luisy.cache.keys import TaskKey, compute_key, current_key, graph_keys, output_place
-from luisy.cache.ledger import Ledger, Records, record_of
+from luisy.cache.keys import (
+    KeyChain,
+    TaskKey,
+    compute_key,
+    current_key,
+    graph_keys,
+    output_place,
+    predates_data_versions,
+)
+from luisy.cache.ledger import Ledger, Records, adopted, as_written, key_chain, record_of
 from luisy.cache.store import HashStore, HashStores, KeyStore, MemoryStore, Record
 
 __all__ = [
-    "OVERRIDES", "Category", "Fingerprint", "HashStore", "HashStores", "KeyStore", "Ledger",
-    "MemoryStore", "ModuleSource", "Reason", "Record", "Records", "TaskKey", "clear_cache",
-    "compute_key", "content_change", "content_checksum", "current_key", "describe", "explain",
-    "fingerprint", "graph_keys", "is_project_module", "module_source", "node_digest",
-    "output_place", "record_of", "recorded_content", "strip_docstrings", "text_digest",
-    "value_digest", "with_content",
+    "OVERRIDES", "Category", "Fingerprint", "HashStore", "HashStores", "KeyChain", "KeyStore",
+    "Ledger", "MemoryStore", "ModuleSource", "Observed", "Reason", "Record", "Records",
+    "TaskKey", "adopted", "as_written", "clear_cache", "compute_key", "content_change",
+    "content_checksum", "current_key", "data_of", "describe", "differs", "explain",
+    "fingerprint", "graph_keys", "is_project_module", "key_chain", "module_source",
+    "node_digest", "output_place", "output_version", "predates_data_versions", "record_of",
+    "recorded_content", "recorded_with", "strip_docstrings", "text_digest", "value_digest",
+    "with_content", "written_version",
 ]

@@ -9,7 +9,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from luisy.cache.keys import TaskKey
 
 
 class Category(enum.Enum):
@@ -30,6 +33,7 @@ class Category(enum.Enum):
     KEY = "key changed"
     # ... or it does not, or not now
     UP_TO_DATE = "up to date"
+    ADOPTED = "up to date (made before data versions: their versions now are recorded)"
     EXTERNAL_PRESENT = "external data present"
     EXTERNAL_MISSING = "no data at {}"
     WAITS_FOR = "waits for {}"
@@ -80,16 +84,15 @@ def describe(reasons: Iterable[Reason]) -> str:
     return ", ".join(["; ".join(text), *notes]) if notes else "; ".join(text)
 
 
-def explain(previous: Mapping[str, Any] | None, code: Mapping[str, str],
-            libraries: Mapping[str, str], params: Mapping[str, str],
-            upstream: Mapping[str, str]) -> tuple[Reason, ...]:
-    """Why a recorded key differs from the current one, most specific cause first.
+def explain(previous: Mapping[str, Any] | None, key: TaskKey) -> tuple[Reason, ...]:
+    """Why a recorded key differs from the current ``key``, most specific cause first.
 
-    ``previous`` is what the recorded key was made of (the hash store's details), the other
-    arguments what the current key is made of.
+    ``previous`` is what the recorded key was made of (the hash store's details).
     """
     if previous is None:
         return (Reason(Category.NO_RECORD),)
+    code, libraries = key.fingerprint.code, key.fingerprint.libraries
+    params, upstream = key.params, key.upstream
     reasons = []
     old_code = previous.get("code", {})
     changed = sorted(u for u in set(old_code) | set(code) if old_code.get(u) != code.get(u))
@@ -106,6 +109,12 @@ def explain(previous: Mapping[str, Any] | None, code: Mapping[str, str],
         reasons.append(Reason(Category.PARAMETERS))
     old_up = previous.get("upstream", {})
     ups = tuple(tid for tid, k in upstream.items() if old_up.get(tid) != k)
+    if "data" in previous:  # recorded with data versions: an input with a new one, same key
+        old_data = previous["data"]
+        new = tuple(name for name in dict.fromkeys([*key.data, *old_data])
+                    if old_data.get(name) != key.data.get(name) and name not in ups)
+        if new:
+            reasons.append(Reason(Category.DATA, new))
     if ups:
         reasons.append(Reason(Category.UPSTREAM, ups))
     return tuple(reasons) or (Reason(Category.KEY),)

@@ -1,9 +1,13 @@
-"""Task keys: a Merkle hash over code, parameters and upstream keys.
+"""Task keys: a Merkle hash over code, parameters, upstream keys and data versions.
 
-``key(task) = sha256(family, fingerprint(class), significant parameters, keys of upstream)``,
-so a code change in one task changes its key and, through the chain, the keys of everything
-downstream, and nothing else. These are pure functions of the task graph and the code: what
-is recorded on disk is the store's business (:mod:`luisy.cache.store`).
+``key(task) = sha256(family, fingerprint(class), significant parameters, inputs)``, where an
+input is an upstream task's key, mixed with its data version when it has one (an
+ExternalTask's file, a table changed outside luisy; see :mod:`luisy.cache.data_version`),
+and a table read by name stands by its version. So a code change in one task, or new data in
+one input, changes the keys of what depends on it, through the chain, and nothing else. A
+task without versioned inputs has the key luisy had before data versions (its *legacy* key).
+These are pure functions of the graph, the code and the versions given: what is recorded on
+disk is the store's business (:mod:`luisy.cache.store`).
 """
 from __future__ import annotations
 
@@ -11,8 +15,10 @@ import functools
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
+from luisy.cache.data_version import input_id
 from luisy.cache.fingerprint import Fingerprint, fingerprint
 from luisy.cache.store import hash_key
 from luisy.config import current
@@ -26,10 +32,12 @@ class TaskKey:
     fingerprint: Fingerprint
     params: dict[str, str]
     upstream: dict[str, str]
+    #: the data versions in the key: upstream task id or input location -> version
+    data: dict[str, str] = field(default_factory=dict)
 
     def details(self) -> dict:
         return {"fingerprint": self.fingerprint.digest, "params": self.params,
-                "upstream": self.upstream}
+                "upstream": self.upstream, "data": self.data}
 
     def fingerprint_details(self) -> dict:
         return {"code": self.fingerprint.code, "libraries": self.fingerprint.libraries}
@@ -39,27 +47,70 @@ class TaskKey:
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
-def compute_key(task: Task, fp: Fingerprint, upstream: dict[str, str]) -> TaskKey:
+def compute_key(task: Task, fp: Fingerprint, upstream: dict[str, str],
+                data: Mapping[str, str] | None = None) -> TaskKey:
+    """``task``'s key from its fingerprint, its upstream tasks' keys (task id -> key) and the
+    data versions of its inputs (upstream task id or input location -> version)."""
     params = task.to_str_params(only_significant=True)
-    payload = _ENCODER.encode(
-        [task.get_task_family(), fp.digest, params, sorted(upstream.values())])
-    return TaskKey(hashlib.sha256(payload.encode()).hexdigest(), fp, params, upstream)
+    data = dict(data or {})
+    inputs = [input_id(k, data.get(name)) for name, k in upstream.items()]
+    inputs += [input_id(f"input:{name}", v) for name, v in data.items() if name not in upstream]
+    payload = _ENCODER.encode([task.get_task_family(), fp.digest, params, sorted(inputs)])
+    return TaskKey(hashlib.sha256(payload.encode()).hexdigest(), fp, params, upstream, data)
 
 
-def graph_keys(graph: TaskGraph) -> dict[Task, TaskKey]:
-    """The key of every task of ``graph``, dependencies first (one fingerprint per class)."""
-    fps: dict[type, Fingerprint] = {}
-    keys: dict[Task, TaskKey] = {}
-    for task, deps in graph.deps.items():
+#: the data versions of a task's inputs, given the task, its dependencies and their keys
+DataOf = Callable[[Task, list[Task], Mapping[Task, TaskKey]], Mapping[str, str]]
+
+
+class KeyChain:
+    """Keys of a graph's tasks, dependencies first, and their legacy keys when they differ.
+
+    The legacy key (every data version left out) is what a store written before data versions
+    holds: a recorded key equal to it, in a record of those days (see
+    :func:`predates_data_versions`), means the output was made from the data there now, as
+    far as anyone can tell, so it is adopted rather than rebuilt.
+    """
+
+    def __init__(self) -> None:
+        self.keys: dict[Task, TaskKey] = {}
+        self._fps: dict[type, Fingerprint] = {}
+        #: legacy keys, only of tasks where it is not the key
+        self._legacy: dict[Task, str] = {}
+
+    def add(self, task: Task, deps: list[Task], data: Mapping[str, str] | None = None
+            ) -> TaskKey:
         cls = type(task)
-        fp = fps.get(cls) or fps.setdefault(cls, fingerprint(cls))
-        keys[task] = compute_key(task, fp, {str(d): keys[d].key for d in deps})
-    return keys
+        fp = self._fps.get(cls) or self._fps.setdefault(cls, fingerprint(cls))
+        key = self.keys[task] = compute_key(task, fp, {str(d): self.keys[d].key for d in deps},
+                                            data)
+        if key.data or any(d in self._legacy for d in deps):
+            legacy = compute_key(task, fp, {str(d): self.legacy(d) for d in deps})
+            self._legacy[task] = legacy.key
+        return key
+
+    def legacy(self, task: Task) -> str:
+        return self._legacy.get(task) or self.keys[task].key
 
 
-def current_key(task: Task) -> TaskKey:
+def predates_data_versions(details: Mapping[str, object] | None) -> bool:
+    """Whether a record was written before keys held data versions (no ``data`` in its
+    details): only then does its legacy key vouch for its output."""
+    return details is None or "data" not in details
+
+
+def graph_keys(graph: TaskGraph, data_of: DataOf | None = None) -> dict[Task, TaskKey]:
+    """The key of every task of ``graph``, dependencies first (one fingerprint per class);
+    ``data_of`` gives each task's data versions (none: the legacy keys)."""
+    chain = KeyChain()
+    for task, deps in graph.deps.items():
+        chain.add(task, deps, data_of(task, deps, chain.keys) if data_of else None)
+    return chain.keys
+
+
+def current_key(task: Task, data_of: DataOf | None = None) -> TaskKey:
     """The key ``task`` has now (its graph walked, its classes fingerprinted)."""
-    return graph_keys(build_graph(task))[task]
+    return graph_keys(build_graph(task), data_of)[task]
 
 
 @functools.lru_cache(maxsize=64)

@@ -12,13 +12,16 @@ across processes and threads, see ``locks.py``),
 3. *commit*: after ``run()`` returned, the new key is recorded, and only if the output was
    written during this run (through ``self.write()``, or its file changed): a ``run()`` that
    wrote nothing fails and records nothing. The key's details get the checksum of the bytes
-   just written (see ``content.py``), so bytes changed later are found by ``luisy verify``.
+   just written (see ``content.py``), so bytes changed later are found by ``luisy verify``,
+   and a table's version (see ``data_version.py``), so a rewrite outside luisy reruns what
+   reads it.
 
 ``task.write()`` outside a build (``task.run()`` by hand, as in luisy 1.x) records the task's
 current key right after the write: the same store, the same record.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable
@@ -26,11 +29,21 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from luisy.cache.content import FIELD as CONTENT_FIELD
 from luisy.cache.content import with_content
-from luisy.cache.keys import TaskKey, current_key, output_place
+from luisy.cache.data_version import (
+    NONE,
+    VERSION_FIELD,
+    Observed,
+    data_of,
+    output_version,
+    written_version,
+)
+from luisy.cache.keys import KeyChain, TaskKey, output_place, predates_data_versions
 from luisy.cache.locks import OutputLocks
 from luisy.cache.store import HashStore, HashStores, KeyStore, Record
 from luisy.errors import OutputNotWrittenError
+from luisy.graph import build_graph
 from luisy.targets.atomic import leftovers, remove_entries
 from luisy.targets.base import Target
 from luisy.tasks.base import ExternalTask, Task
@@ -42,6 +55,52 @@ def record_of(task: Task, key: TaskKey) -> Record | None:
     if place is None:
         return None
     return Record(place[0], place[1], key.key, key.details(), key.fingerprint_details())
+
+
+def as_written(task: Task, record: Record, target: Target) -> Record:
+    """``record`` of an output just written: with its bytes' checksum (local outputs) or its
+    table's version (tables), for finding changes made to it later."""
+    record = with_content(record, target)
+    version = written_version(task, target)
+    if version is None:
+        return record
+    return dataclasses.replace(record, details={**record.details, VERSION_FIELD: version})
+
+
+def adopted(record: Record, previous: dict | None) -> Record:
+    """``record`` (a new key) of an output whose recorded key was its legacy key, with the
+    checksum and version recorded with that key: its bytes are not read again."""
+    kept = {k: v for k, v in (previous or {}).items() if k in (CONTENT_FIELD, VERSION_FIELD)}
+    return dataclasses.replace(record, details={**record.details, **kept})
+
+
+def key_chain(task: Task, stores: HashStores) -> KeyChain:
+    """The keys of ``task``'s graph now, data versions observed as a plan would (the stat
+    caches and recorded versions read from ``stores``)."""
+    chain = KeyChain()
+    outputs: dict[Task, Observed] = {}
+    for t, deps in build_graph(task).deps.items():
+        chain.add(t, deps, data_of(t, deps, outputs))
+        outputs[t] = _observed(t, chain, stores)
+    return chain
+
+
+def _observed(task: Task, chain: KeyChain, stores: HashStores) -> Observed:
+    record = record_of(task, chain.keys[task])
+    if record is None:
+        return NONE
+    store = stores.for_folder(record.folder)
+    return output_version(task, task.output(), lambda: store.details_of(record.rel_path),
+                          lambda: holds(store, record, chain.legacy(task)) and
+                          task.output().exists())
+
+
+def holds(store: KeyStore, record: Record, legacy: str) -> bool:
+    """Whether the store vouches for ``record``'s output: its key is recorded, or its legacy
+    key in a record made before data versions (see :class:`~luisy.cache.keys.KeyChain`)."""
+    recorded = store.get(record.rel_path)
+    return recorded == record.key or (
+        recorded == legacy and predates_data_versions(store.details_of(record.rel_path)))
 
 
 @dataclass
@@ -97,7 +156,7 @@ class Ledger:
             if not target.exists() or not (attempt.wrote or changed):
                 raise OutputNotWrittenError(
                     f"{task}: run() finished without writing its output {target.location}")
-            store.record(with_content(record, target))
+            store.record(as_written(task, record, target))
         return True
 
     def _prepare_folder(self, target: Target) -> None:
@@ -127,20 +186,21 @@ class Records:
     def is_current(self, task: Task) -> bool:
         if isinstance(task, ExternalTask):  # data from outside: there is all it can be
             return task.output().exists()
-        record = record_of(task, current_key(task))
+        chain = key_chain(task, HashStores())
+        record = record_of(task, chain.keys[task])
         if record is None:
             return False
-        store = HashStore(record.folder)
-        return store.get(record.rel_path) == record.key and task.output().exists()
+        return holds(HashStore(record.folder), record, chain.legacy(task)) and \
+            task.output().exists()
 
     def written(self, task: Task) -> None:
         attempt = _ATTEMPT.get()
         if attempt is not None and attempt.task is task:
             attempt.wrote = True  # the build's transaction commits after run() returns
             return
-        record = record_of(task, current_key(task))
+        record = record_of(task, key_chain(task, HashStores()).keys[task])
         if record is not None:
             store = HashStore(record.folder)
-            store.record(with_content(record, task.output()))
+            store.record(as_written(task, record, task.output()))
             store.compact()
 

@@ -8,9 +8,11 @@ In ``<working_dir>/<project>/``:
   luisy 2 before it wrote 1.x's spelling) are read as the same output, and win. A ``null``
   key is no key (1.x's cloud sync wrote them for data it did not make);
 - ``.luisy.keys.json``: what each key was made of (the fingerprint's parts, parameters,
-  upstream keys), so a plan can say *why* a task reruns, and the checksum of the output's
-  bytes when the key was recorded (``content``, see :mod:`luisy.cache.content`), so bytes
-  changed behind luisy's back are found;
+  upstream keys, data versions), so a plan can say *why* a task reruns, and the checksum of
+  the output's bytes when the key was recorded (``content``, see :mod:`luisy.cache.content`),
+  so bytes changed behind luisy's back are found; for external data and tables, their data
+  version and what was read to get it (``data_version``, ``source``, see
+  :mod:`luisy.cache.data_version`);
 - ``.luisy.journal``: the changes since those two files were written, one entry a line, each
   a JSON text sequence record (RFC 7464: the byte RS, the JSON, a newline). Recording or
   forgetting a key is one short append under the store's lock, not a rewrite of the store: a
@@ -129,7 +131,8 @@ Shape = tuple[type, ...] | _Object | _Each
 _STRING, _OBJECT, _KEY = (str,), (dict,), (str, type(None))
 #: what a recorded key was made of, in ``.luisy.keys.json`` and the journal
 _OUTPUT = _Object({"fingerprint": _STRING, "params": _OBJECT, "upstream": _OBJECT,
-                   "content": _STRING})
+                   "content": _STRING, "data": _OBJECT, "data_version": _STRING,
+                   "source": _OBJECT})
 _PARTS = _Object({"code": _OBJECT, "libraries": _OBJECT})
 _HASH_SHAPE = _Each(_KEY, "a JSON object of output -> key")
 _DETAILS_SHAPE = _Object(

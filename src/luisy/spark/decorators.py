@@ -24,6 +24,7 @@ def _input_decorator(target_cls: type[CloudTarget], kwargs: dict[str, Any]) -> C
             return target_cls(outdir=self.get_outdir(), **kwargs)
 
         cls.input = input
+        cls.external_inputs = lambda self: [self.input()]
         return cls
 
     return decorator
@@ -42,10 +43,17 @@ def _output_decorator(target_cls: type[CloudTarget],
 
 
 def deltatable_input(catalog: str = "catalog", schema: str = "schema",
-                     table_name: str | None = None) -> Callable[[T], T]:
-    """``self.input()`` is the Delta table ``catalog.schema.table_name``."""
+                     table_name: str | None = None,
+                     version_as_of: int | None = None) -> Callable[[T], T]:
+    """``self.input()`` is the Delta table ``catalog.schema.table_name``.
+
+    The table's version is part of the task's key: new rows in it rerun the task and what
+    depends on it. ``version_as_of=N`` pins the input (Delta time travel): the task reads
+    version N whatever is written later, for reproducible runs.
+    """
     return _input_decorator(DeltaTableTarget, {"catalog": catalog, "schema": schema,
-                                               "table_name": table_name})
+                                               "table_name": table_name,
+                                               "version_as_of": version_as_of})
 
 
 class _SharedTableKwargs:

@@ -62,6 +62,12 @@ class Target(ABC):
         can check that it wrote its output."""
         return None
 
+    def data_version(self) -> str | None:
+        """A version of what the target holds now, for targets that keep one cheaply (a
+        Delta table's log); None: it keeps none (local files are versioned by their bytes,
+        see :mod:`luisy.cache.data_version`)."""
+        return None
+
     def read(self) -> Any:
         try:
             return self._read()

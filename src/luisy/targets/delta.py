@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import os
 import re
 import shutil
@@ -40,6 +41,7 @@ from urllib.parse import quote
 from luisy.config import current
 from luisy.errors import TargetError
 from luisy.spark.errors import short_message
+from luisy.targets.delta_log import log_version, partition_files
 from luisy.targets.spark import SparkTarget
 
 if TYPE_CHECKING:
@@ -240,8 +242,14 @@ class _PathTable:
     def exists(self, spark: SparkSession) -> bool:
         return is_delta_table_folder(self.path)
 
-    def read(self, spark: SparkSession) -> DataFrame:
-        return spark.read.format("delta").load(self.path)
+    def read(self, spark: SparkSession, version: int | None = None) -> DataFrame:
+        reader = spark.read.format("delta")
+        if version is not None:
+            reader = reader.option("versionAsOf", version)
+        return reader.load(self.path)
+
+    def log_folder(self, spark: SparkSession) -> str | None:
+        return self.path
 
     def write(self, spark: SparkSession, df: DataFrame) -> None:
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
@@ -302,8 +310,31 @@ class _CatalogTable:
                 return False
             raise
 
-    def read(self, spark: SparkSession) -> DataFrame:
-        return spark.read.table(self.sql_name)
+    def read(self, spark: SparkSession, version: int | None = None) -> DataFrame:
+        reader = spark.read
+        if version is not None:
+            reader = reader.option("versionAsOf", version)
+        return reader.table(self.sql_name)
+
+    def log_folder(self, spark: SparkSession) -> str | None:
+        """The table's folder when it is on this machine (an embedded engine's warehouse),
+        so that its log can be read; None for a table elsewhere (a cluster's storage)."""
+        try:
+            rows = spark.sql(f"DESCRIBE TABLE EXTENDED {self.sql_name}").collect()
+        except Exception:  # an engine without it: the version comes from the engine then
+            return None
+        where = next((str(r[1]) for r in rows if str(r[0]).strip() == "Location"), "")
+        where = where.removeprefix("file://").removeprefix("file:")
+        return where if where and is_delta_table_folder(where) else None
+
+    def history_version(self, spark: SparkSession) -> int | None:
+        """The latest version in the engine's history (Databricks, classic Delta)."""
+        try:
+            rows = spark.sql(f"DESCRIBE HISTORY {self.sql_name} LIMIT 1").collect()
+        except Exception as exc:
+            raise TargetError(f"cannot read the version of {self.sql_name}: the engine keeps "
+                              f"no history of it ({short_message(exc, limit=200)})") from exc
+        return int(rows[0]["version"]) if rows else None
 
     def _ensure_schema(self, spark: SparkSession) -> None:
         # engines that allow it get the schema; on the others saveAsTable names what is missing
@@ -350,7 +381,8 @@ class DeltaTableTarget(SparkTarget):
                  partition_values: Mapping[str, Any] | None = None,
                  mode: str = "overwrite", merge_keys: Sequence[str] | str | None = None,
                  instance_params: Mapping[str, str] | None = None,
-                 owner: str | None = None, **kwargs: Any):
+                 owner: str | None = None, version_as_of: int | None = None,
+                 **kwargs: Any):
         super().__init__(outdir=outdir, **kwargs)
         self.catalog = check_identifier("catalog", catalog)
         self.schema = check_identifier("schema", schema)
@@ -364,6 +396,12 @@ class DeltaTableTarget(SparkTarget):
         if partition_values is not None:
             self.partition_values = self._checked_values(partition_values)
         self.instance_params = {str(k): str(v) for k, v in (instance_params or {}).items()}
+        if version_as_of is not None and (isinstance(version_as_of, bool) or not isinstance(
+                version_as_of, int) or version_as_of < 0):
+            raise DeltaOptionsError(f"{owner or self.table_uri}: version_as_of must be a table "
+                                    f"version (an integer >= 0), not {version_as_of!r}")
+        #: read the table as of this version (a pinned input, for reproducible runs)
+        self.version_as_of = version_as_of
 
     def _checked_values(self, given: Mapping[str, Any]) -> dict[str, str | int | bool]:
         who = self.owner or self.table_uri
@@ -477,7 +515,7 @@ class DeltaTableTarget(SparkTarget):
         if not store.exists(spark):  # Spark Connect would only fail at the first action
             raise TargetError(f"cannot read {self.location}: the table does not exist")
         try:
-            frame = store.read(spark)
+            frame = store.read(spark, self.version_as_of)
             return frame.filter(self.predicate()) if self.partition_by else frame
         except TargetError:
             raise
@@ -499,6 +537,38 @@ class DeltaTableTarget(SparkTarget):
             raise
         except Exception as exc:
             raise self.spark_error("write", exc) from exc
+
+    def data_version(self) -> str | None:
+        """``delta:v<n>``: the table's version (the pinned one for ``version_as_of``); for a
+        partition target ``delta:files:<digest>`` over the data files of its partition, so
+        that writes to other partitions do not count (None when the table's log is not on this
+        machine). None for a merge target: which rows a run merged cannot be told apart from
+        those of the others."""
+        if self.version_as_of is not None:
+            return f"delta:v{self.version_as_of}"
+        if self.mode == "merge":
+            return None
+        spark = self.spark
+        try:
+            store = self._store(spark)
+            folder = store.log_folder(spark)
+            if folder is None and self.partition_by:
+                return None  # the engine's history is the whole table's: every partition's
+            if folder is None:  # a catalog table elsewhere: the engine says its version
+                version = store.history_version(spark) if store.exists(spark) else None
+            elif self.partition_by:
+                files = partition_files(folder, self._values("version"))
+                if not files:
+                    return None
+                digest = hashlib.sha256("\n".join(files).encode()).hexdigest()
+                return f"delta:files:{digest}"
+            else:
+                version = log_version(folder)
+        except TargetError:
+            raise
+        except Exception as exc:
+            raise self.spark_error("version", exc) from exc
+        return None if version is None else f"delta:v{version}"
 
     def _remove(self) -> None:
         """Drop the table; for a partitioned target delete only its partition's rows. A merged

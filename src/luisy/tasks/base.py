@@ -114,6 +114,10 @@ class _ProjectName:
     def __get__(self, task: Any, cls: type) -> str | None:
         return self.explicit(cls) if task is None else task.get_project_name()
 
+#: the ways to version data from outside by name (a function of the task is the fourth)
+DATA_VERSION_MODES = ("content", "mtime", "none")
+
+
 class Task(metaclass=TaskMeta):
     """A unit of the pipeline: parameters in, one output target, ``run()`` in between."""
 
@@ -133,6 +137,9 @@ class Task(metaclass=TaskMeta):
     group_size: ClassVar[int] = 1
     #: the Prefect flow of builds rooted here (None: the task family; see get_flow_name)
     flow_name: ClassVar[str | None] = None
+    #: how data this task takes from outside the graph is versioned: an ExternalTask's
+    #: output, the tables of ``*_input`` decorators (see ``luisy.data_version``)
+    data_version_mode: ClassVar[Any] = "content"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if not hasattr(self, "param_kwargs"):  # subclass __init__ called directly
@@ -280,6 +287,11 @@ class Task(metaclass=TaskMeta):
 
     def input(self) -> Any:
         return map_structure(lambda t: t.output(), self.requires())
+
+    def external_inputs(self) -> list[Target]:
+        """Data this task reads by name from outside the graph (the table or blob of an
+        ``*_input`` decorator): its data version is part of the task's key."""
+        return []
 
     def run(self) -> None:
         raise NotSupportedError(f"{self.task_id}: run() is not implemented")

@@ -316,6 +316,5 @@ def stale_after(task: Task, edit: Edits = (), *,
             old, new = before[t], after[t]
             previous = {"code": old.fingerprint.code, "libraries": old.fingerprint.libraries,
                         "params": old.params, "upstream": old.upstream}
-            causes[t] = explain(previous, new.fingerprint.code, new.fingerprint.libraries,
-                                new.params, new.upstream)
+            causes[t] = explain(previous, new)
     return StaleTasks(causes)
