@@ -463,8 +463,8 @@ def _plan_and_run(task: Task, args: argparse.Namespace, working_dir: str, out: T
         from luisy.visualize import save_plan_picture
 
         print(f"plan picture: {save_plan_picture(plan, args.visualize)}", file=out)
-    for unchecked, why in plan.check_errors().items():
-        print(f"\nluisy: {unchecked}: cannot check its output: {why}", file=sys.stderr)
+    for unchecked in plan.check_errors():
+        print(f"\nluisy: {unchecked}: {plan.steps[unchecked].reason}", file=sys.stderr)
     missing = plan.missing_external()
     if missing:
         print(f"\nluisy: {MissingExternalError(missing)}", file=sys.stderr)

@@ -201,12 +201,11 @@ def data_version(mode: str | Callable[[Any], Any] = "content") -> Callable[[T], 
       returns is the version (``None``: none);
     * ``"none"``: no version: reruns follow code and parameters only, as in luisy 1.x.
     """
-    if not (callable(mode) or mode in DATA_VERSION_MODES):
-        raise TaskDefinitionError(
-            f"@data_version({mode!r}): give one of "
-            f"{', '.join(repr(m) for m in DATA_VERSION_MODES)} or a function of the task")
-
     def apply(cls: type) -> None:
+        if not (callable(mode) or mode in DATA_VERSION_MODES):
+            raise TaskDefinitionError(
+                f"{cls.__name__}: @data_version({mode!r}): give one of "
+                f"{', '.join(repr(m) for m in DATA_VERSION_MODES)} or a function of the task")
         # a function is kept as a staticmethod: called with the task, not bound to it
         cls.data_version_mode = staticmethod(mode) if callable(mode) else mode
 

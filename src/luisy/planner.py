@@ -155,8 +155,8 @@ def make_plan(root: Task, stores: HashStores | None = None,
             data, failed = {}, exc
         chain.add(task, deps, data)
         step = steps[task] = _decide(task, chain, deps, steps, stores)
-        if failed is not None:
-            _cannot_check(step, failed)
+        if failed is not None and step.decision is not Decision.CANNOT_CHECK:
+            _cannot_check(step, failed, Category.INPUT_CHECK_FAILED)
         outputs[task] = _observe_output(step)
         if verify:
             _apply_changed(steps[task], changed)
@@ -228,9 +228,10 @@ def _apply_changed(step: Step, changed: set[Task]) -> None:
     changed.add(step.task)
 
 
-def _cannot_check(step: Step, exc: LuisyError) -> None:
+def _cannot_check(step: Step, exc: LuisyError,
+                  category: Category = Category.CHECK_FAILED) -> None:
     step.decision = Decision.CANNOT_CHECK
-    step.reasons = (Reason(Category.CHECK_FAILED, (str(exc),)),)
+    step.reasons = (Reason(category, (str(exc),)),)
 
 
 def _observe_output(step: Step) -> Observed | None:

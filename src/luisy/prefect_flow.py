@@ -112,8 +112,8 @@ def _build_in_flow_run(task_cls: type[Task], task_names: list[str],
     if summary.missing_external:
         raise MissingExternalError(plan.missing_external())
     if plan.check_errors():
-        raise TargetError("\n".join(f"{task}: cannot check its output: {why}"
-                                     for task, why in plan.check_errors().items()))
+        raise TargetError("\n".join(f"{task}: {plan.steps[task].reason}"
+                                     for task in plan.check_errors()))
     if must_run:
         run_in_current_flow(plan, summary, kwargs.get("workers", 1),
                             report_complete=kwargs.get("report_complete", False),

@@ -131,8 +131,8 @@ def prepare(plan: Plan, dry_run: bool = False, hash_update_mode: bool = False,
     if unchecked:
         summary.failed.update(unchecked)
         summary.errors.update(unchecked)
-        for task, why in unchecked.items():
-            logger.error("Nothing was run: %s: cannot check its output: %s", task, why)
+        for task in unchecked:
+            logger.error("Nothing was run: %s: %s", task, plan.steps[task].reason)
     elif missing:
         summary.missing_external.update(missing)
         summary.errors.update({t: str(MissingExternalError({t: n})) for t, n in missing.items()})
@@ -187,11 +187,10 @@ def record_found_keys(plan: Plan) -> None:
     for step in plan.steps.values():
         if step.store is None or step.decision is Decision.CANNOT_CHECK:
             continue
-        recorded = step.store.get(step.rel_path)
         if isinstance(step.task, ExternalTask) and step.output_exists:
             observed = step.observed or Observed(None)
-            if recorded != step.key.key or differs(step.store.details_of(step.rel_path),
-                                                   observed):
+            if step.store.get(step.rel_path) != step.key.key or differs(
+                    step.store.details_of(step.rel_path), observed):
                 step.store.record(dataclasses.replace(
                     step.record, details=recorded_with(step.record.details, observed)))
         elif step.has(Category.ADOPTED):

@@ -250,10 +250,36 @@ def test_a_working_dir_built_before_data_versions_is_adopted_not_rebuilt(working
     assert ran(SalesReport()) == {str(JAN), "SalesReport()"}
 
 
-def test_the_dag_colours_data_changes(sales):
-    from luisy.visualize import COLOURS, LEGEND, to_svg
+def test_the_plan_artifact_and_the_dag_show_data_changes(sales):
+    from luisy.artifacts import dag_markdown
+    from luisy.visualize import COLOURS, LEGEND, plan_rows, to_svg
 
     write_csv(RawSales(month="2024-01"), [9])
-    svg = to_svg(luisy.plan(SalesReport()))
+    plan = luisy.plan(SalesReport())
+    rows = {row["task"]: row for row in plan_rows(plan)}
+    assert rows[str(JAN)]["decision"] == "run"
+    assert rows[str(JAN)]["reason"] == "data changed: RawSales(month=2024-01)"
+    svg = to_svg(plan)
     assert COLOURS["data changed"] in svg
     assert LEGEND["data changed"] in svg
+    assert "`data changed`" in dag_markdown(plan)
+
+
+def test_a_luisy_1x_working_dir_adopted_in_hash_update_mode_records_data_versions(
+        working_dir):
+    write_csv(RawSales(month="2024-01"), [1, 2])
+    write_csv(RawSales(month="2024-02"), [3])
+    for task in (JAN, FEB):  # outputs and 1.x keys, as luisy 1.x left them
+        task.output().write(0.0)
+    SalesReport().output().write({})
+    store = Path(working_dir, "dvtest")
+    (store / ".luisy.hash").write_text(json.dumps({
+        "/" + os.path.relpath(t.output().path, working_dir): "1x-hash"
+        for t in (JAN, FEB, SalesReport())}))
+    summary = luisy.build(SalesReport(), hash_update_mode=True)
+    assert summary.ok and {str(t) for t in summary.adopted} == {
+        str(JAN), str(FEB), "SalesReport()"}
+    assert decisions(SalesReport())[str(JAN)] == UP_TO_DATE
+
+    write_csv(RawSales(month="2024-02"), [30])
+    assert ran(SalesReport()) == {str(FEB), "SalesReport()"}

@@ -380,3 +380,26 @@ def test_json_output_file_is_json():
     outputs.JsonBare(part=9).write({"x": 1})
     with open(outputs.JsonBare(part=9).output().path) as fh:
         assert json.load(fh) == {"x": 1}
+
+
+def test_data_version_takes_a_mode_or_a_function_and_names_the_class_otherwise():
+    @luisy.data_version("mtime")
+    class Stamped(luisy.ExternalTask):
+        pass
+
+    def rows(task):
+        return 3
+
+    @luisy.data_version(rows)
+    class Counted(luisy.ExternalTask):
+        pass
+
+    assert Stamped.data_version_mode == "mtime"
+    assert Counted.data_version_mode is rows  # called with the task, not bound to it
+    assert luisy.ExternalTask.data_version_mode == "content"
+    with pytest.raises(TaskDefinitionError, match=r"^Hashed: @data_version\('sha1'\): give "
+                                                  r"one of 'content', 'mtime', 'none' or a "
+                                                  r"function of the task$"):
+        @luisy.data_version("sha1")
+        class Hashed(luisy.ExternalTask):
+            pass

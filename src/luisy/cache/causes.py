@@ -40,6 +40,7 @@ class Category(enum.Enum):
     WRAPPED_COMPLETE = "all wrapped tasks complete"
     NOT_NEEDED = "but {} is complete"
     CHECK_FAILED = "cannot check its output: {}"
+    INPUT_CHECK_FAILED = "cannot check its input: {}"
 
 
 #: the categories that make a task stale (its output does not hold its current key)
