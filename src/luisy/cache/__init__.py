@@ -43,12 +43,18 @@ from luisy.cache.keys import (
     KeyChain,
     TaskKey,
     compute_key,
-    current_key,
-    graph_keys,
     output_place,
     predates_data_versions,
 )
-from luisy.cache.ledger import Ledger, Records, adopted, as_written, key_chain, record_of
+from luisy.cache.ledger import (
+    Ledger,
+    Records,
+    adopted,
+    as_written,
+    current_key,
+    key_chain,
+    record_of,
+)
 from luisy.cache.store import HashStore, HashStores, KeyStore, MemoryStore, Record
 
 __all__ = [
@@ -56,7 +62,7 @@ __all__ = [
     "Ledger", "MemoryStore", "ModuleSource", "Observed", "Reason", "Record", "Records",
     "TaskKey", "adopted", "as_written", "clear_cache", "compute_key", "content_change",
     "content_checksum", "current_key", "data_of", "describe", "differs", "explain",
-    "fingerprint", "graph_keys", "is_project_module", "key_chain", "module_source",
+    "fingerprint", "is_project_module", "key_chain", "module_source",
     "node_digest", "output_place", "output_version", "predates_data_versions", "record_of",
     "recorded_content", "recorded_with", "strip_docstrings", "text_digest", "value_digest",
     "with_content", "written_version",

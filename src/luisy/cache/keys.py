@@ -15,14 +15,13 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from luisy.cache.data_version import input_id
 from luisy.cache.fingerprint import Fingerprint, fingerprint
 from luisy.cache.store import hash_key
 from luisy.config import current
-from luisy.graph import TaskGraph, build_graph
 from luisy.tasks.base import Task
 
 
@@ -59,10 +58,6 @@ def compute_key(task: Task, fp: Fingerprint, upstream: dict[str, str],
     return TaskKey(hashlib.sha256(payload.encode()).hexdigest(), fp, params, upstream, data)
 
 
-#: the data versions of a task's inputs, given the task, its dependencies and their keys
-DataOf = Callable[[Task, list[Task], Mapping[Task, TaskKey]], Mapping[str, str]]
-
-
 class KeyChain:
     """Keys of a graph's tasks, dependencies first, and their legacy keys when they differ.
 
@@ -97,20 +92,6 @@ def predates_data_versions(details: Mapping[str, object] | None) -> bool:
     """Whether a record was written before keys held data versions (no ``data`` in its
     details): only then does its legacy key vouch for its output."""
     return details is None or "data" not in details
-
-
-def graph_keys(graph: TaskGraph, data_of: DataOf | None = None) -> dict[Task, TaskKey]:
-    """The key of every task of ``graph``, dependencies first (one fingerprint per class);
-    ``data_of`` gives each task's data versions (none: the legacy keys)."""
-    chain = KeyChain()
-    for task, deps in graph.deps.items():
-        chain.add(task, deps, data_of(task, deps, chain.keys) if data_of else None)
-    return chain.keys
-
-
-def current_key(task: Task, data_of: DataOf | None = None) -> TaskKey:
-    """The key ``task`` has now (its graph walked, its classes fingerprinted)."""
-    return graph_keys(build_graph(task), data_of)[task]
 
 
 @functools.lru_cache(maxsize=64)

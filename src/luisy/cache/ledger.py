@@ -85,6 +85,12 @@ def key_chain(task: Task, stores: HashStores) -> KeyChain:
     return chain
 
 
+def current_key(task: Task) -> TaskKey:
+    """The key ``task`` has now: its graph walked, its classes fingerprinted, its inputs'
+    data versions observed."""
+    return key_chain(task, HashStores()).keys[task]
+
+
 def _observed(task: Task, chain: KeyChain, stores: HashStores) -> Observed:
     record = record_of(task, chain.keys[task])
     if record is None:
@@ -198,7 +204,7 @@ class Records:
         if attempt is not None and attempt.task is task:
             attempt.wrote = True  # the build's transaction commits after run() returns
             return
-        record = record_of(task, key_chain(task, HashStores()).keys[task])
+        record = record_of(task, current_key(task))
         if record is not None:
             store = HashStore(record.folder)
             store.record(as_written(task, record, task.output()))
