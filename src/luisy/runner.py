@@ -14,7 +14,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import contextvars
-import dataclasses
 import logging
 import os
 import queue
@@ -33,7 +32,7 @@ from luisy.cache import (
     adopted,
     as_written,
     differs,
-    recorded_with,
+    recorded_fields,
 )
 from luisy.config import current, for_build, use
 from luisy.errors import LuisyError, MissingExternalError, PrefectServerError
@@ -191,8 +190,7 @@ def record_found_keys(plan: Plan) -> None:
             observed = step.observed or Observed(None)
             if step.store.get(step.rel_path) != step.key.key or differs(
                     step.store.details_of(step.rel_path), observed):
-                step.store.record(dataclasses.replace(
-                    step.record, details=recorded_with(step.record.details, observed)))
+                step.store.record(step.record.with_details(recorded_fields(observed)))
         elif step.has(Category.ADOPTED):
             step.store.record(adopted(step.record, step.store.details_of(step.rel_path)))
 

@@ -24,7 +24,7 @@ from luisy.cache.data_version import (
     data_of,
     differs,
     output_version,
-    recorded_with,
+    recorded_fields,
     written_version,
 )
 from luisy.cache.fingerprint import (
@@ -64,6 +64,6 @@ __all__ = [
     "content_checksum", "current_key", "data_of", "describe", "differs", "explain",
     "fingerprint", "is_project_module", "key_chain", "module_source",
     "node_digest", "output_place", "output_version", "predates_data_versions", "record_of",
-    "recorded_content", "recorded_with", "strip_docstrings", "text_digest", "value_digest",
+    "recorded_content", "recorded_fields", "strip_docstrings", "text_digest", "value_digest",
     "with_content", "written_version",
 ]

@@ -13,7 +13,6 @@ none: their outputs, like those of stores written before checksums, are "not che
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
@@ -82,7 +81,7 @@ def with_content(record: Record, target: Target) -> Record:
     checksum = content_checksum(target)
     if checksum is None:
         return record
-    return dataclasses.replace(record, details={**record.details, FIELD: checksum})
+    return record.with_details({FIELD: checksum})
 
 
 def recorded_content(details: dict | None) -> str | None:

@@ -190,10 +190,10 @@ def data_of(task: Task, deps: Iterable[Task], outputs: Mapping[Task, Observed]
     return data
 
 
-def recorded_with(details: Mapping[str, Any], observed: Observed) -> dict:
-    """``details`` of a record with the version ``observed`` (and its stat cache)."""
+def recorded_fields(observed: Observed) -> dict:
+    """The fields a record keeps of the version ``observed`` (and its stat cache)."""
     extra = {VERSION_FIELD: observed.version, SOURCE_FIELD: observed.source}
-    return {**details, **{k: v for k, v in extra.items() if v is not None}}
+    return {k: v for k, v in extra.items() if v is not None}
 
 
 def differs(details: Mapping[str, Any] | None, observed: Observed) -> bool:

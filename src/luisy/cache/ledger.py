@@ -21,7 +21,6 @@ current key right after the write: the same store, the same record.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 from collections.abc import Callable
@@ -64,14 +63,14 @@ def as_written(task: Task, record: Record, target: Target) -> Record:
     version = written_version(task, target)
     if version is None:
         return record
-    return dataclasses.replace(record, details={**record.details, VERSION_FIELD: version})
+    return record.with_details({VERSION_FIELD: version})
 
 
 def adopted(record: Record, previous: dict | None) -> Record:
     """``record`` (a new key) of an output whose recorded key was its legacy key, with the
     checksum and version recorded with that key: its bytes are not read again."""
     kept = {k: v for k, v in (previous or {}).items() if k in (CONTENT_FIELD, VERSION_FIELD)}
-    return dataclasses.replace(record, details={**record.details, **kept})
+    return record.with_details(kept)
 
 
 def key_chain(task: Task, stores: HashStores) -> KeyChain:
@@ -192,11 +191,12 @@ class Records:
     def is_current(self, task: Task) -> bool:
         if isinstance(task, ExternalTask):  # data from outside: there is all it can be
             return task.output().exists()
-        chain = key_chain(task, HashStores())
+        stores = HashStores()  # one read of each store, for the key and for the record
+        chain = key_chain(task, stores)
         record = record_of(task, chain.keys[task])
         if record is None:
             return False
-        return holds(HashStore(record.folder), record, chain.legacy(task)) and \
+        return holds(stores.for_folder(record.folder), record, chain.legacy(task)) and \
             task.output().exists()
 
     def written(self, task: Task) -> None:

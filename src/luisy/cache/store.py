@@ -36,6 +36,7 @@ while saving leaves behind: its keys are gone, not none. (A missing file is an e
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
@@ -71,6 +72,10 @@ class Record:
     key: str
     details: dict = field(repr=False)
     fingerprint: dict = field(repr=False)
+
+    def with_details(self, extra: dict) -> Record:
+        """This record with ``extra`` fields in its details (a checksum, a data version)."""
+        return dataclasses.replace(self, details={**self.details, **extra})
 
 
 class KeyStore(Protocol):
