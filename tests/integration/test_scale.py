@@ -7,7 +7,6 @@ flow run ended. The session server runs with luisy's recommended settings
 """
 import time
 
-import pytest
 from flows.loadcheck.tasks import LoadCheck
 from prefect_api import flow_run
 
@@ -16,8 +15,6 @@ import luisy
 PINGS = 3000
 #: after the flow run ended, how long the server may take to record every task run
 RECORDING_TIMEOUT = 90
-
-pytestmark = pytest.mark.usefixtures("prefect_server")
 
 
 def count_task_runs(client, flow_run_id, state_type: str | None = None) -> int:
@@ -29,8 +26,9 @@ def count_task_runs(client, flow_run_id, state_type: str | None = None) -> int:
     return response.json()
 
 
-def wait_until_recorded(flow_run_id, expected: int) -> None:
-    """Poll until ``expected`` task runs of the flow run are Completed on the server."""
+def wait_until_recorded(server, flow_run_id, expected: int) -> None:
+    """Poll until ``expected`` task runs of the flow run are Completed on the server; on
+    timeout, say what the server logged (a dropped event is logged there)."""
     from prefect.client.orchestration import get_client
 
     deadline = time.monotonic() + RECORDING_TIMEOUT
@@ -41,8 +39,10 @@ def wait_until_recorded(flow_run_id, expected: int) -> None:
                 return
             if time.monotonic() > deadline:
                 total = count_task_runs(client, flow_run_id)
+                problems = "\n".join(server.problems()[-20:]) or "(its log has no warning)"
                 raise AssertionError(f"after {RECORDING_TIMEOUT}s the server has {total} task "
-                                     f"runs, {completed} Completed, of {expected}")
+                                     f"runs, {completed} Completed, of {expected}; the "
+                                     f"server said:\n{problems}")
             time.sleep(1)
 
 
@@ -66,7 +66,8 @@ def read_artifacts(flow_run_id) -> dict:
             flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))}
 
 
-def test_three_thousand_task_runs_end_completed_and_the_graph_loads(working_dir):
+def test_three_thousand_task_runs_end_completed_and_the_graph_loads(working_dir,
+                                                                     prefect_server):
     root = LoadCheck(n=PINGS, label="scale-test")
     summary = luisy.build(root, workers=8)
     assert summary.ok, summary.errors
@@ -74,7 +75,7 @@ def test_three_thousand_task_runs_end_completed_and_the_graph_loads(working_dir)
     assert root.read() == {"pings": PINGS, "sum": PINGS * (PINGS - 1) // 2}
     assert flow_run(summary.flow_run_id).state.is_completed()
 
-    wait_until_recorded(summary.flow_run_id, PINGS + 1)
+    wait_until_recorded(prefect_server, summary.flow_run_id, PINGS + 1)
 
     graph = read_graph(summary.flow_run_id)
     nodes = {node["label"]: node for _, node in graph["nodes"]}

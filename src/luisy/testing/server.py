@@ -146,6 +146,19 @@ class PrefectServer:
                 return True
         return False
 
+    def problems(self) -> list[str]:
+        """The server log's warnings and errors so far (events it dropped say so there), and
+        the messages its services gave up on (Prefect's dead-letter folder)."""
+        try:
+            with open(self.log_path, errors="replace") as fh:
+                found = [line.rstrip() for line in fh if "| WARNING |" in line
+                         or "| ERROR |" in line or "Traceback" in line]
+        except OSError:
+            found = []
+        dlq = os.path.join(self.home, "dlq")
+        dead = len(os.listdir(dlq)) if os.path.isdir(dlq) else 0
+        return [*found, *([f"{dead} messages in {dlq}"] if dead else [])]
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             with open(self.log_path, errors="replace") as fh:
