@@ -59,6 +59,13 @@ def _folder_digest(path: str) -> str:
     return digest_of_parts((rel, file_digest(full)) for rel, full in files_below(path))
 
 
+def path_checksum(path: str) -> str:
+    """``sha256:<hex>`` of the file or folder at ``path`` (a folder: of its files' paths and
+    bytes)."""
+    digest = _folder_digest(path) if os.path.isdir(path) else file_digest(path)
+    return f"{ALGORITHM}:{digest}"
+
+
 def content_checksum(target: Target) -> str | None:
     """``sha256:<hex>`` of the output's bytes now; None when the target cannot tell (not a
     local file or folder) or the output is not there."""
@@ -66,13 +73,12 @@ def content_checksum(target: Target) -> str | None:
         return None
     path = target.path
     try:
-        digest = _folder_digest(path) if os.path.isdir(path) else file_digest(path)
+        return path_checksum(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise TargetError(f"cannot read {target.location} to checksum it: "
                           f"{type(exc).__name__}: {exc}") from exc
-    return f"{ALGORITHM}:{digest}"
 
 
 def with_content(record: Record, target: Target) -> Record:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from luisy.cache.content import FIELD as CONTENT_FIELD
-from luisy.cache.content import with_content
+from luisy.cache.content import path_checksum, with_content
 from luisy.cache.data_version import (
     NONE,
     VERSION_FIELD,
@@ -43,7 +43,7 @@ from luisy.cache.locks import OutputLocks
 from luisy.cache.store import HashStore, HashStores, KeyStore, Record
 from luisy.errors import OutputNotWrittenError
 from luisy.graph import build_graph
-from luisy.targets.atomic import leftovers, remove_entries
+from luisy.targets.atomic import atomic_path, leftovers, remove_entries
 from luisy.targets.base import Target
 from luisy.tasks.base import ExternalTask, Task
 
@@ -138,16 +138,8 @@ class Ledger:
         doc). False when another build completed the output meanwhile and nothing ran; a
         ``forced`` run (``build(force=...)``) runs though its output is current."""
         target = task.output()
-        store = self.store(record)
-        with self._locks.hold(record.folder, record.rel_path):
-            # a build that made the output meanwhile wrote it first: only then look again
-            if not forced and target.exists():
-                store.refresh()
-                if store.get(record.rel_path) == record.key:
-                    return False
-            self._prepare_folder(target)
-            if store.get(record.rel_path) is not None:
-                store.forget(record.rel_path)
+
+        def commit() -> Record:
             before = target.signature()
             attempt = _Attempt(task)
             token = _ATTEMPT.set(attempt)
@@ -161,7 +153,46 @@ class Ledger:
             if not target.exists() or not (attempt.wrote or changed):
                 raise OutputNotWrittenError(
                     f"{task}: run() finished without writing its output {target.location}")
-            store.record(as_written(task, record, target))
+            return as_written(task, record, target)
+
+        return self._transaction(task, record, commit, forced)
+
+    def fetch(self, task: Task, record: Record, place: Callable[[str], str | None]) -> bool:
+        """Put bytes made elsewhere (a download) in place as the output holding ``record``'s
+        key: a transaction as :meth:`run` is. ``place(tmp)`` writes them to the temporary path
+        ``tmp`` and returns the checksum they must have (``sha256:...``, None: unknown); bytes
+        with another one are refused and nothing is recorded. False when another build
+        completed the output meanwhile."""
+        target = task.output()
+
+        def commit() -> Record:
+            with atomic_path(target.path) as tmp:
+                expected = place(tmp)
+                found = path_checksum(tmp)
+                if expected is not None and found != expected:
+                    raise OutputNotWrittenError(
+                        f"{task}: the bytes fetched for {target.location} are not those "
+                        f"uploaded for its key (checksum {found}, expected {expected})")
+            return record.with_details({CONTENT_FIELD: found})
+
+        return self._transaction(task, record, commit, forced=False)
+
+    def _transaction(self, task: Task, record: Record, commit: Callable[[], Record],
+                     forced: bool) -> bool:
+        """Under the output's lock: check, stage (old key forgotten, leftovers gone), then
+        ``commit()`` writes the output and returns the record to write (see the module doc)."""
+        target = task.output()
+        store = self.store(record)
+        with self._locks.hold(record.folder, record.rel_path):
+            # a build that made the output meanwhile wrote it first: only then look again
+            if not forced and target.exists():
+                store.refresh()
+                if store.get(record.rel_path) == record.key:
+                    return False
+            self._prepare_folder(target)
+            if store.get(record.rel_path) is not None:
+                store.forget(record.rel_path)
+            store.record(commit())
         return True
 
     def _prepare_folder(self, target: Target) -> None:
