@@ -39,6 +39,7 @@ from luisy.parameters import (
     Parameter,
     TupleParameter,
 )
+from luisy.remote import sync as _remote_sync
 from luisy.services import provide as _provide
 from luisy.spark import provider as _spark_provider
 from luisy.spark import session as _spark_session
@@ -53,6 +54,8 @@ _provide(
     spark_session=_spark_provider.get_spark,
     describe_session=_spark_session.describe_session,
     shares_files=_spark_session.shares_files,
+    download=_remote_sync.download_task,
+    upload=_remote_sync.upload_task,
 )
 
 _LAZY = {

@@ -34,7 +34,8 @@ from luisy.errors import (
 )
 from luisy.parameters import BoolParameter
 from luisy.planner import Decision, Plan, Step, make_plan
-from luisy.runner import REPEATS_SUMMARY, BuildFailed, build, execute_plan
+from luisy.remote.sync import remote_for_build
+from luisy.runner import REPEATS_SUMMARY, BuildFailed, build, execute_plan, plan_build
 from luisy.summary import BuildSummary
 from luisy.tasks.base import Task
 
@@ -161,8 +162,16 @@ def _parser() -> _Parser:
     p.add_argument("--hash-update-mode", action="store_true",
                    help="accept the current code as the keys of existing outputs; run nothing")
     p.add_argument("--local-scheduler", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--download", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--upload", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--download", action="store_true",
+                   help="fetch outputs the remote holds with their current key instead of "
+                        "computing them")
+    p.add_argument("--upload", action="store_true",
+                   help="send every output whose remote key differs to the remote")
+    p.add_argument("--remote", metavar="URL",
+                   help="the remote of --download/--upload: any fsspec URL, e.g. "
+                        "abfs://container/prefix, s3://bucket/prefix (default: $LUISY_REMOTE)")
+    p.add_argument("--remote-block", metavar="NAME",
+                   help="a saved luisy-remote-storage Prefect block naming the remote")
     for name in _SETTING_FLAGS:  # luisy 1.x took every setting as a flag
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, help=argparse.SUPPRESS)
     p.add_argument("--spark-block", help="name of a saved spark-session Prefect block")
@@ -443,7 +452,8 @@ def _command(argv: list[str], out: TextIO) -> int:
         "working_dir": os.path.abspath(args.working_dir) if args.working_dir else None,
         "dry_run": args.dry_run, "no_ask": args.no_ask,
         "hash_update_mode": args.hash_update_mode, "download": args.download,
-        "upload": args.upload, "spark_block": args.spark_block,
+        "upload": args.upload, "spark_block": args.spark_block, "remote": args.remote,
+        "remote_block": args.remote_block,
         **{name: getattr(args, name) for name in _SETTING_FLAGS},
     })
     working_dir = _working_dir(settings)
@@ -453,11 +463,12 @@ def _command(argv: list[str], out: TextIO) -> int:
     # modules of the current dir import, as with ``python -m``, for this command only
     with use(settings), importable_from(os.getcwd()):
         task = load_task(args.module, args.task, extra, luisy_took=took)
-        return _plan_and_run(task, args, working_dir, out)
+        with remote_for_build(settings):
+            return _plan_and_run(task, args, working_dir, out)
 
 
 def _plan_and_run(task: Task, args: argparse.Namespace, working_dir: str, out: TextIO) -> int:
-    plan = make_plan(task, force=args.force or (), verify=args.verify)
+    plan = plan_build(task, force=args.force or (), verify=args.verify)
     print(plan.format(show_complete=args.show_complete or len(plan.steps) <= 30), file=out)
     if args.visualize:
         from luisy.visualize import save_plan_picture

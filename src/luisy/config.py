@@ -32,6 +32,7 @@ _ENV_DEFAULTS = {
     "azure_account_key": ("LUISY_AZURE_ACCOUNT_KEY", "LUISY_AZURE_STORAGE_KEY"),  # 1.x: the latter
     "azure_container_name": "LUISY_AZURE_CONTAINER_NAME",
     "delta_storage": "LUISY_DELTA_STORAGE",
+    "remote": "LUISY_REMOTE",
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -51,6 +52,9 @@ _DEFAULTS: dict[str, Any] = {
     "azure_account_name": None,
     "azure_account_key": None,
     "azure_container_name": None,
+    # cloud sync (see luisy.remote): the remote's URL, or the name of a Prefect block
+    "remote": None,
+    "remote_block": None,
 }
 
 #: settings that are live objects of this process, never sent to another one

@@ -123,3 +123,8 @@ class TaskNotCompleteError(LuisyError, ValueError):
 
 class DataVersionError(LuisyError):
     """A task's data version cannot be had: its ``data_version`` function failed."""
+
+
+class RemoteError(LuisyError):
+    """The remote (cloud sync) cannot serve a download or an upload: the message names the
+    remote (secrets left out), the file and the task."""

@@ -11,6 +11,9 @@ Decisions are made from keys, not data, so the whole plan is known before anythi
 - ``missing external``: an ExternalTask's data is absent (the build stops before running);
 - ``cannot check``: asking whether the output exists failed (a Spark engine without Delta
   Lake, a catalog that is not there): the error names the task, the build stops before running;
+- ``download`` (with ``download`` on and a remote, see :mod:`luisy.remote`): it would run,
+  but the remote holds its output with its current key: the output is fetched instead of
+  computed (what it needs is then not needed, unless something else needs it);
 - ``not needed``: its output is missing or outdated but every task that needs it is complete,
   so it is left alone, as luigi would.
 
@@ -20,10 +23,11 @@ refused while planning (:class:`~luisy.errors.OutputPathError`): nothing is deci
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from luisy.cache import (
+    OVERRIDES,
     Category,
     HashStores,
     KeyChain,
@@ -49,6 +53,7 @@ from luisy.tasks.base import ExternalTask, Task, WrapperTask
 
 class Decision(str, enum.Enum):
     RUN = "run"
+    DOWNLOAD = "download"
     COMPLETE = "complete"
     MISSING_EXTERNAL = "missing external"
     CANNOT_CHECK = "cannot check"
@@ -96,7 +101,9 @@ class Plan:
 
     @property
     def to_run(self) -> list[Step]:
-        return self.by_decision(Decision.RUN)
+        """The steps the build's flow carries out: runs and downloads."""
+        return [s for s in self.steps.values()
+                if s.decision in (Decision.RUN, Decision.DOWNLOAD)]
 
     def missing_external(self) -> dict[Task, list[Task]]:
         return {
@@ -127,14 +134,21 @@ class Plan:
         return "\n".join(lines)
 
 
+#: ``available(step)``: where the remote holds the step's output with its key (None: not there)
+Available = Callable[[Step], "str | None"]
+
+
 def make_plan(root: Task, stores: HashStores | None = None,
-              force: Iterable[str] = (), verify: bool = False) -> Plan:
+              force: Iterable[str] = (), verify: bool = False,
+              available: Available | None = None) -> Plan:
     """Decide every task of the graph below ``root``; nothing is run or written.
 
     ``force`` names tasks to rerun although they are complete (a class name, a task as it
     prints, e.g. ``Interim(month=2024-01)``, or ``all``); what depends on them reruns too.
     ``verify`` reads every complete output to compare its bytes with the checksum recorded
     with its key (else nothing but keys is looked at): changed ones rerun, with their users.
+    ``available`` (the remote's, for ``download``) turns a step that would run into a
+    download where the remote has its output with its current key.
     """
     graph = build_graph(root)
     stores = stores or HashStores()
@@ -162,6 +176,8 @@ def make_plan(root: Task, stores: HashStores | None = None,
             _apply_changed(steps[task], changed)
         if task in forced or task in below_forced:
             _apply_force(steps[task], forced, below_forced)
+        if available is not None:
+            _apply_download(step, available)
     _prune_not_needed(graph, steps)
     return Plan(root, graph, steps, stores)
 
@@ -226,6 +242,19 @@ def _apply_changed(step: Step, changed: set[Task]) -> None:
         return
     step.decision = Decision.RUN
     changed.add(step.task)
+
+
+def _apply_download(step: Step, available: Available) -> None:
+    """A step that would run is downloaded where the remote holds its current key (forced
+    ones, and those whose bytes changed outside luisy, run: that is what was asked)."""
+    if step.decision is not Decision.RUN or step.record is None or isinstance(
+            step.task, (ExternalTask, WrapperTask)) or any(
+            r.category in OVERRIDES for r in step.reasons):
+        return
+    where = available(step)
+    if where is not None:
+        step.decision = Decision.DOWNLOAD
+        step.reasons = (*step.reasons, Reason(Category.ON_REMOTE, (where,)))
 
 
 def _cannot_check(step: Step, exc: LuisyError,
@@ -301,8 +330,12 @@ def _prune_not_needed(graph: TaskGraph, steps: dict[Task, Step]) -> None:
             if step.decision in (Decision.RUN, Decision.CANNOT_CHECK):
                 needed.update(step.deps)
             continue
-        if step.decision in (Decision.RUN, Decision.MISSING_EXTERNAL, Decision.CANNOT_CHECK):
-            users = [str(t) for t in graph.dependents.get(task, [])]
+        if step.decision in (Decision.RUN, Decision.DOWNLOAD, Decision.MISSING_EXTERNAL,
+                             Decision.CANNOT_CHECK):
+            users = graph.dependents.get(task, [])
+            downloaded = [u for u in users if steps[u].decision is Decision.DOWNLOAD]
+            note = (Reason(Category.NOT_NEEDED_DOWNLOADED, (str(downloaded[0]),)) if downloaded
+                    else Reason(Category.NOT_NEEDED, (str(users[0]) if users else "its user",)))
             step.decision = Decision.NOT_NEEDED
-            step.reasons = (*step.reasons,
-                            Reason(Category.NOT_NEEDED, (users[0] if users else "its user",)))
+            step.reasons = (*(r for r in step.reasons if r.category is not Category.ON_REMOTE),
+                            note)

@@ -35,8 +35,9 @@ from luisy.cache import (
     recorded_fields,
 )
 from luisy.config import current, for_build, use
-from luisy.errors import LuisyError, MissingExternalError, PrefectServerError
+from luisy.errors import LuisyError, MissingExternalError, PrefectServerError, RemoteError
 from luisy.planner import Decision, Plan, Step, make_plan
+from luisy.remote.sync import Remote, current_remote, remote_for_build
 from luisy.summary import BuildSummary
 from luisy.task_runs import (
     ELSEWHERE,
@@ -101,11 +102,19 @@ def build(
     """
     if isinstance(force, str):
         force = [force]
-    with use(for_build(config)):
-        return execute_plan(make_plan(task, force=force, verify=verify), workers=workers,
+    with use(for_build(config)) as settings, remote_for_build(settings):
+        return execute_plan(plan_build(task, force=force, verify=verify), workers=workers,
                             dry_run=dry_run, hash_update_mode=hash_update_mode, progress=progress,
                             task_runner=task_runner, report_complete=report_complete,
                             group_size=group_size)
+
+
+def plan_build(task: Task, force: Iterable[str] = (), verify: bool = False) -> Plan:
+    """The plan of a build of ``task``: :func:`~luisy.planner.make_plan`, with the build's
+    remote asked which outputs it holds when the build downloads."""
+    remote = current_remote()
+    available = remote.available if remote is not None and remote.downloads else None
+    return make_plan(task, force=force, verify=verify, available=available)
 
 
 def prepare(plan: Plan, dry_run: bool = False, hash_update_mode: bool = False,
@@ -158,9 +167,6 @@ def execute_plan(
 ) -> BuildSummary:
     """Carry out a plan made by :func:`~luisy.planner.make_plan` (the CLI shows it first)."""
     settings = current()
-    if settings.get_param("download") or settings.get_param("upload"):
-        logger.warning("luisy: download/upload (cloud sync) are not available in this "
-                       "version; every output is built locally")
     summary, must_run = prepare(
         plan,
         settings.get_param("dry_run") if dry_run is None else dry_run,
@@ -171,7 +177,21 @@ def execute_plan(
     if must_run:
         run_flow(plan, summary, workers=workers, progress=progress, task_runner=task_runner,
                  report_complete=report_complete, group_size=group_size)
+    elif summary.ok and not summary.dry_run:
+        remote = current_remote()
+        if remote is not None and remote.uploads:  # nothing runs: what is there, uploaded
+            remote.start_uploads(plan)
+            _finish_uploads(remote, summary)
     return summary
+
+
+def _finish_uploads(remote: Remote, summary: BuildSummary) -> None:
+    """Wait for the build's uploads; each that failed is an error of the build (its output
+    is fine here, the remote does not have it)."""
+    summary.uploaded, failed = remote.finish()
+    for task, error in failed.items():
+        summary.upload_failed[task] = error
+        logger.error("luisy: upload failed: %s", error)
 
 
 def record_found_keys(plan: Plan) -> None:
@@ -289,7 +309,8 @@ class _Scheduler:
                            [s.record for s in steps], [s.location for s in steps],
                            steps[0].decision is Decision.COMPLETE, self.config,
                            [any(r.category in OVERRIDES for r in s.reasons) for s in steps],
-                           [asset_key(t) for t in unit], inputs, external)
+                           [asset_key(t) for t in unit], inputs, external,
+                           [s.decision is Decision.DOWNLOAD for s in steps])
         register(run_unit)
         # the flow run's task runner, as Task.submit would: the luisy task's parameters may
         # be named like submit's own keywords (wait_for, return_state)
@@ -349,7 +370,9 @@ class _Scheduler:
     def on_done(self, task: Task, seconds: float, elsewhere: bool = False) -> None:
         step = self.steps[task]
         # its key was recorded by the task run itself, with the write
-        (self.summary.already_done if elsewhere else self.summary.completed).add(task)
+        done = (self.summary.already_done if elsewhere else self.summary.downloaded
+                if step.decision is Decision.DOWNLOAD else self.summary.completed)
+        done.add(task)
         self.progress("done", step, seconds)
         for parent in self.plan.graph.dependents.get(task, ()):
             pending = self.waiting.get(parent)
@@ -468,6 +491,14 @@ def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
     in_threads = isinstance(ctx.task_runner, ThreadPoolTaskRunner)
     if in_threads:
         _no_nested_submit_warning(ctx.task_runner)
+    remote = current_remote()
+    if remote is not None:
+        if not in_threads:
+            raise RemoteError("download/upload: cloud sync runs with the default (thread) "
+                              f"task runner, not {type(ctx.task_runner).__name__}")
+        remote.start_downloads(plan, current().working_dir)
+        if remote.uploads:
+            remote.start_uploads(plan)
     try:
         with build_context(ledger):
             scheduler = _Scheduler(plan, summary, workers, progress, report_complete,
@@ -476,6 +507,8 @@ def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
                 scheduler.run()
     finally:
         ledger.compact()
+        if remote is not None:
+            _finish_uploads(remote, summary)
         if summary.server_lost is None:
             publisher.submit(publish_outputs, plan, summary)
         publisher.wait()

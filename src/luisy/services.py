@@ -39,6 +39,9 @@ class Services:
     describe_session: Callable[[Any], str] | None = None
     #: whether a session's engine sees a folder of this machine (Spark-written folders)
     shares_files: Callable[[Any, str], bool] | None = None
+    #: ``task.download()`` and ``task.upload(overwrite)`` (cloud sync, luisy.remote)
+    download: Callable[[Any], None] | None = None
+    upload: Callable[[Any, bool], None] | None = None
 
     def need(self, name: str) -> Any:
         found = getattr(self, name)

@@ -26,6 +26,11 @@ class BuildSummary:
     missing_external: set[Task] = field(default_factory=set)
     not_needed: set[Task] = field(default_factory=set)
     adopted: set[Task] = field(default_factory=set)
+    #: fetched from the remote instead of run; outputs sent to it (see luisy.remote)
+    downloaded: set[Task] = field(default_factory=set)
+    uploaded: set[Task] = field(default_factory=set)
+    #: outputs that could not be sent to the remote (made fine here): task -> error
+    upload_failed: dict[Task, str] = field(default_factory=dict)
     errors: dict[Task, str] = field(default_factory=dict)
     flow_run_id: Any = None
     #: set when the flow run itself failed or crashed, apart from any task
@@ -37,13 +42,14 @@ class BuildSummary:
     @property
     def ok(self) -> bool:
         return not (self.failed or self.upstream_failed or self.missing_external
-                    or self.flow_error or self.server_lost)
+                    or self.upload_failed or self.flow_error or self.server_lost)
 
     def as_dict(self) -> dict[str, set[Task]]:
         return {
             "completed": self.completed, "already_done": self.already_done,
             "failed": self.failed, "upstream_failed": self.upstream_failed,
             "missing_external": self.missing_external, "not_needed": self.not_needed,
+            "downloaded": self.downloaded, "uploaded": self.uploaded,
         }
 
     def __getitem__(self, name: str) -> set[Task]:
@@ -63,6 +69,8 @@ class BuildSummary:
             text += f"\n  FLOW FAILED: {self.flow_error}"
         for task, error in self.errors.items():
             text += f"\n  FAILED {task}: {error}"
+        for error in self.upload_failed.values():  # each names its task
+            text += f"\n  NOT UPLOADED {error}"
         return text
 
 

@@ -18,6 +18,7 @@ from luisy.cache import Ledger, Record
 from luisy.config import Settings, use
 from luisy.errors import LuisyError
 from luisy.logs import task_prints
+from luisy.remote.sync import current_remote
 from luisy.tasks.base import Task
 
 if TYPE_CHECKING:
@@ -33,14 +34,14 @@ class RunUnit:
     parameter, picklable and plain so Prefect does not walk into it looking for futures.
     """
 
-    __slots__ = ("cached", "config", "external", "forced", "inputs", "keys", "locations",
-                 "outputs", "reasons", "records", "tasks")
+    __slots__ = ("cached", "config", "downloads", "external", "forced", "inputs", "keys",
+                 "locations", "outputs", "reasons", "records", "tasks")
 
     def __init__(self, tasks: list[Task], reasons: list[str], keys: list[str],
                  records: list[Record | None], locations: list[str], cached: bool,
                  config: dict[str, Any] | None, forced: list[bool],
                  outputs: list[str | None], inputs: list[list[str]],
-                 external: list[list[str]]):
+                 external: list[list[str]], downloads: list[bool] | None = None):
         self.tasks, self.reasons, self.keys, self.records = tasks, reasons, keys, records
         self.locations, self.cached, self.config = locations, cached, config
         #: per task: rerun though complete (``force``), so an output found current is redone
@@ -48,6 +49,8 @@ class RunUnit:
         #: asset keys, per task: of its output (None: it has none), of every input it reads,
         #: of those inputs that are external data
         self.outputs, self.inputs, self.external = outputs, inputs, external
+        #: per task: fetched from the build's remote instead of run (see luisy.remote)
+        self.downloads = downloads or [False] * len(tasks)
 
     @property
     def name(self) -> str:
@@ -133,14 +136,21 @@ def build_context(ledger: Ledger) -> Iterator[None]:
 
 
 def _run_one(luisy_task: Task, record: Record | None, reason: str, ledger: Ledger,
-             log_reason: bool, forced: bool = False) -> bool:
-    """Run one luisy task as a transaction on its output; False when another build completed
+             log_reason: bool, forced: bool = False, download: bool = False) -> bool:
+    """Run one luisy task as a transaction on its output (or fetch it from the remote:
+    ``download``), then upload it when the build uploads; False when another build completed
     it meanwhile (nothing ran).
 
     Why it runs goes into the task run's final state message; a log line says it only where
     that message cannot (a member of a group), as a line per task run is a record the server
     stores for every one of thousands of tiny tasks.
     """
+    remote = current_remote()  # the build's (Prefect copies the context into its threads)
+    if download:
+        if log_reason:
+            luisy_task.logger.info("%s downloaded: %s", luisy_task, reason)
+        return ledger.fetch(luisy_task, record, functools.partial(
+            remote.place_download, luisy_task, record))
     if log_reason:
         luisy_task.logger.info("%s ran because: %s", luisy_task, reason)
     engine = luisy_task.describe_engine()
@@ -149,7 +159,10 @@ def _run_one(luisy_task: Task, record: Record | None, reason: str, ledger: Ledge
     if record is None:  # a WrapperTask: nothing of its own to record
         luisy_task.run()
         return True
-    return ledger.run(luisy_task, record, luisy_task.run, forced=forced)
+    ran = ledger.run(luisy_task, record, luisy_task.run, forced=forced)
+    if ran and remote is not None and remote.uploads:
+        remote.upload_after_run(luisy_task, record, ledger.store(record))
+    return ran
 
 
 @contextlib.contextmanager
@@ -190,6 +203,9 @@ def run_unit(unit: RunUnit) -> State:
                 raise
             if not ran:
                 return _cached(ELSEWHERE, keys[0])
+            if unit.downloads[0]:
+                return Completed(name=DOWNLOADED, message=f"downloaded: {reasons[0]}",
+                                 state_details=StateDetails(cache_key=keys[0]))
             return Completed(message=f"ran because: {reasons[0]}",
                              state_details=StateDetails(cache_key=keys[0]))
         failed = {}
@@ -213,7 +229,7 @@ def _run_member(unit: RunUnit, index: int, ledger: Ledger, log_reason: bool) -> 
               unit.external[index])
     try:
         ran = _run_one(task, unit.records[index], unit.reasons[index], ledger, log_reason,
-                       unit.forced[index])
+                       unit.forced[index], unit.downloads[index])
     except Exception:
         emit_materialisation(*events, ok=False)
         raise
@@ -232,6 +248,8 @@ def _cached(message: str, key: str) -> State:
                      state_details=StateDetails(cache_key=key))
 
 
+#: the name of the final state of a task run that fetched its output from the remote
+DOWNLOADED = "Downloaded"
 #: the state message of a task that another build completed while this one waited for it
 ELSEWHERE = "complete: another build made it meanwhile"
 

@@ -37,6 +37,7 @@ COLOURS = {
     "code changed": "#ff9f80",
     "data changed": "#7fc8f8",
     "output changed": "#c9a0ff",
+    "download": "#8fd3c7",
     "missing external": "#ff6b6b",
     "not needed": "#d9d9d9",
 }
@@ -47,6 +48,7 @@ LEGEND = {
     "code changed": "will run: code changed",
     "data changed": "will run: input data changed",
     "output changed": "will run: output changed outside luisy",
+    "download": "will be downloaded from the remote",
     "missing external": "missing external data",
     "not needed": "not needed",
 }

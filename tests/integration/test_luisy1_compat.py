@@ -15,6 +15,7 @@ from compat_support.l1tasks import Both, ToyTask, UsesDelivery, WritesItsOwnFile
 
 import luisy
 from luisy.cli import build
+from luisy.errors import RemoteError
 
 pytestmark = pytest.mark.prefect
 
@@ -208,9 +209,9 @@ def test_clear_instance_cache_as_luigi_had_it():
     assert ToyTask(a=5) is not first and ToyTask(a=5) == first
 
 
-def test_cloud_sync_asked_for_is_one_clear_line(working_dir, caplog):
-    with caplog.at_level("WARNING", logger="luisy"):
-        assert luisy.build(WritesItsOwnFile(a=9), download=True).ok
-    assert [r.getMessage() for r in caplog.records if "cloud sync" in r.getMessage()] == [
-        "luisy: download/upload (cloud sync) are not available in this version; every "
-        "output is built locally"]
+def test_cloud_sync_without_a_remote_is_one_clear_line(working_dir):
+    """1.x's --download needed its Azure settings; without any remote nothing runs."""
+    with pytest.raises(RemoteError) as caught:
+        luisy.build(WritesItsOwnFile(a=9), download=True)
+    assert str(caught.value).startswith("download: no remote is set; give --remote URL")
+    assert not WritesItsOwnFile(a=9).output().exists()

@@ -180,7 +180,8 @@ def test_every_decision_colour_is_drawn():
     assert {rgb(c) for c in COLOURS.values()} <= found
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "complete", "will run", "will run: code changed", "will run: input data changed",
-        "will run: output changed outside luisy", "missing external data", "not needed"]
+        "will run: output changed outside luisy", "will be downloaded from the remote",
+        "missing external data", "not needed"]
 
 
 # ---------------------------------------------------------------------------- svg, html

@@ -31,6 +31,7 @@ class Category(enum.Enum):
     CHANGED_OUTPUT = "output changed outside luisy: {}"
     CHANGED_UPSTREAM = "upstream output changed outside luisy: {}"
     KEY = "key changed"
+    ON_REMOTE = "on the remote with its current key: {}"
     # ... or it does not, or not now
     UP_TO_DATE = "up to date"
     ADOPTED = "up to date (made before data versions: their versions now are recorded)"
@@ -39,6 +40,7 @@ class Category(enum.Enum):
     WAITS_FOR = "waits for {}"
     WRAPPED_COMPLETE = "all wrapped tasks complete"
     NOT_NEEDED = "but {} is complete"
+    NOT_NEEDED_DOWNLOADED = "but {} is downloaded"
     CHECK_FAILED = "cannot check its output: {}"
     INPUT_CHECK_FAILED = "cannot check its input: {}"
 
@@ -53,6 +55,9 @@ STALE = frozenset({Category.NO_OUTPUT, Category.NO_RECORD, Category.CODE, Catego
 #: take the recorded key as "another build made it meanwhile"
 OVERRIDES = frozenset({Category.FORCED, Category.FORCED_UPSTREAM, Category.CHANGED_OUTPUT,
                        Category.CHANGED_UPSTREAM})
+
+#: categories that read as a note after the causes ("..., but X is complete")
+NOTES = frozenset({Category.NOT_NEEDED, Category.NOT_NEEDED_DOWNLOADED})
 
 #: names shown before "(+N more)"
 SHOWN = 3
@@ -81,7 +86,7 @@ def describe(reasons: Iterable[Reason]) -> str:
     """One line: causes joined by ``;``, a not-needed note after a comma."""
     text, notes = [], []
     for reason in reasons:
-        (notes if reason.category is Category.NOT_NEEDED else text).append(str(reason))
+        (notes if reason.category in NOTES else text).append(str(reason))
     return ", ".join(["; ".join(text), *notes]) if notes else "; ".join(text)
 
 

@@ -417,6 +417,17 @@ class Task(metaclass=TaskMeta):
     def read_input(self) -> Any:
         return map_structure(lambda target: target.read(), self.input())
 
+    # ------------------------------------------------------------------ cloud sync (1.x)
+    def download(self) -> None:
+        """Fetch this task's output from the remote (see :mod:`luisy.remote`), which must hold
+        it with the task's current key; the key is then recorded as if it had run here."""
+        provided.need("download")(self)
+
+    def upload(self, overwrite: bool = False) -> None:
+        """Send this task's complete output to the remote; one the remote has already is
+        replaced only with ``overwrite`` (as in luisy 1.x)."""
+        provided.need("upload")(self, overwrite)
+
     def clean(self) -> None:
         self.logger.info("Cleaning %s", self.task_id)
         out = self.output()
@@ -460,6 +471,8 @@ def auto_file_name(task: Task, excl_params: tuple, excl_none: bool) -> str:
             shown = string_repr(param.serialize(value))
         name += f"_{pname}={shown}"
     return name
+
+
 
 
 class ExternalTask(Task):
