@@ -87,6 +87,35 @@ def _verify(argv: list[str]) -> int:
     return 0 if result.ok else 1
 
 
+def _remote(argv: list[str]) -> int:
+    """``luisy remote gc --keep-days N [--remote URL] [--dry-run]``: remove from the remote
+    what no ``.luisy.hash`` there refers to, untouched for N days; one line per object."""
+    from luisy.remote.settings import remote_of
+    from luisy.remote.sync import collect_garbage
+
+    parser = _Parser(prog="luisy remote", description="Look after the cloud sync remote.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    gc = sub.add_parser("gc", help="remove objects no .luisy.hash refers to")
+    gc.add_argument("--keep-days", type=float, required=True,
+                    help="keep what was written in the last N days, referred to or not")
+    gc.add_argument("--remote", metavar="URL", help="the remote (default: $LUISY_REMOTE)")
+    gc.add_argument("--remote-block", metavar="NAME", help="a saved luisy-remote-storage block")
+    gc.add_argument("--dry-run", action="store_true", help="list, remove nothing")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    spec = remote_of(for_build({"remote": args.remote, "remote_block": args.remote_block}))
+    if spec is None:
+        raise CommandLineError("luisy remote gc: no remote: give --remote URL or set "
+                               "LUISY_REMOTE")
+    removed = collect_garbage(spec, args.keep_days, dry_run=args.dry_run)
+    for path in removed:
+        print(f"{'would remove' if args.dry_run else 'removed'} {path}")
+    print(f"{len(removed)} object(s) {'to remove' if args.dry_run else 'removed'}")
+    return 0
+
+
 #: ``luisy NAME ARGS...`` runs ``entry(ARGS)`` for its exit code; ``luisy --help`` lists
 #: them. A subcommand is one entry here.
 SUBCOMMANDS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
@@ -94,6 +123,8 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
                              _validate_deployments),
     "verify": ("name outputs whose bytes changed behind luisy's back (exit 1 if any)",
                _verify),
+    "remote": ("remote gc --keep-days N: remove remote objects no .luisy.hash refers to",
+               _remote),
 }
 
 
@@ -172,6 +203,9 @@ def _parser() -> _Parser:
                         "abfs://container/prefix, s3://bucket/prefix (default: $LUISY_REMOTE)")
     p.add_argument("--remote-block", metavar="NAME",
                    help="a saved luisy-remote-storage Prefect block naming the remote")
+    p.add_argument("--remote-layout", choices=("mirror", "shared"),
+                   help="mirror: the working dir's paths, as luisy 1.x (default); shared: "
+                        "objects named by their key, for branches and users sharing one")
     for name in _SETTING_FLAGS:  # luisy 1.x took every setting as a flag
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, help=argparse.SUPPRESS)
     p.add_argument("--spark-block", help="name of a saved spark-session Prefect block")
@@ -453,7 +487,7 @@ def _command(argv: list[str], out: TextIO) -> int:
         "dry_run": args.dry_run, "no_ask": args.no_ask,
         "hash_update_mode": args.hash_update_mode, "download": args.download,
         "upload": args.upload, "spark_block": args.spark_block, "remote": args.remote,
-        "remote_block": args.remote_block,
+        "remote_block": args.remote_block, "remote_layout": args.remote_layout,
         **{name: getattr(args, name) for name in _SETTING_FLAGS},
     })
     working_dir = _working_dir(settings)

@@ -33,6 +33,7 @@ _ENV_DEFAULTS = {
     "azure_container_name": "LUISY_AZURE_CONTAINER_NAME",
     "delta_storage": "LUISY_DELTA_STORAGE",
     "remote": "LUISY_REMOTE",
+    "remote_layout": "LUISY_REMOTE_LAYOUT",
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -55,6 +56,8 @@ _DEFAULTS: dict[str, Any] = {
     # cloud sync (see luisy.remote): the remote's URL, or the name of a Prefect block
     "remote": None,
     "remote_block": None,
+    # 'mirror' (luisy 1.x's: the working dir's paths) or 'shared' (objects named by key)
+    "remote_layout": "mirror",
 }
 
 #: settings that are live objects of this process, never sent to another one

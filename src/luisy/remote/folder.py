@@ -19,9 +19,11 @@ Each folder is listed once and its two files read once per build.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
+import time
 from typing import Any
 
 from luisy.remote.conditional import ConditionalFile, conditional_file
@@ -84,7 +86,10 @@ def _changed(data: dict, changes: dict[str, Any]) -> dict:
 
 
 class RemoteFolder:
-    """``<remote>/<project>``: listed and read once, changed through compare-and-swap."""
+    """``<remote>/<project>`` in the mirror layout (luisy 1.x's): listed and read once,
+    changed through compare-and-swap."""
+
+    layout = "mirror"
 
     def __init__(self, fs: Any, root: str, project: str, where: str):
         self.fs = fs
@@ -96,7 +101,8 @@ class RemoteFolder:
         self._details = _Coalesced(conditional_file(fs, f"{self.root}/{DETAILS_FILE}",
                                                     f"{self.where}/{DETAILS_FILE}"))
         self._lock = threading.Lock()
-        self._listing: dict[str, int] | None = None
+        self._listing: dict[str, dict] | None = None
+        self._dirs: set[str] = set()
         self.listings = 0
 
     # ------------------------------------------------------------------------ reading
@@ -117,8 +123,8 @@ class RemoteFolder:
                 self._details.content = self._details.file.read()
             return self._details.content
 
-    def listing(self) -> dict[str, int]:
-        """Every object below the folder (its path -> size): one listing per build."""
+    def listing(self) -> dict[str, dict]:
+        """Every object below the folder (its path -> fsspec's info): one listing per build."""
         with self._lock:
             if self._listing is None:
                 self.listings += 1
@@ -126,34 +132,41 @@ class RemoteFolder:
                     found = self.fs.find(self.root, detail=True)
                 except FileNotFoundError:
                     found = {}
-                self._listing = {self.fs._strip_protocol(p): info.get("size") or 0
-                                 for p, info in found.items() if info.get("type") != "directory"}
+                self._listing = {self.fs._strip_protocol(p): info for p, info in found.items()
+                                 if info.get("type") != "directory"}
+                for path in self._listing:
+                    parts = path.split("/")
+                    self._dirs.update("/".join(parts[:i]) for i in range(1, len(parts)))
             return self._listing
 
     def key_of(self, rel_path: str) -> str | None:
-        """The key the remote vouches for at ``rel_path``: named in ``.luisy.hash`` and in the
-        details of an upload of that key (None: no such upload there)."""
+        """The key ``.luisy.hash`` names for ``rel_path``, if an upload of that key wrote its
+        details too (None: no such upload there)."""
         key = self.hashes().get(rel_path)
         detail = self.details().get(rel_path) or {}
         return key if key and detail.get("key") == key else None
 
-    def checksum_of(self, rel_path: str) -> str | None:
-        return (self.details().get(rel_path) or {}).get("content")
+    def holds(self, rel_path: str, key: str) -> bool:
+        """Whether the remote has the output of ``rel_path`` with ``key``."""
+        return self.key_of(rel_path) == key and self._exists(self.path_of(rel_path))
 
-    def has_object(self, rel_path: str) -> bool:
-        path = self.fs._strip_protocol(self.path_of(rel_path))
+    def checksum(self, rel_path: str, key: str) -> str | None:
+        """The checksum of the bytes uploaded for ``key`` (None: not recorded)."""
+        detail = self.details().get(rel_path) or {}
+        return detail.get("content") if detail.get("key") == key else None
+
+    def _exists(self, path: str) -> bool:
+        path = self.fs._strip_protocol(path)
         listing = self.listing()
-        return path in listing or any(p.startswith(path + "/") for p in listing)
+        return path in listing or path in self._dirs
 
-    def objects_of(self, rel_path: str) -> dict[str, int]:
-        """The object(s) of an output: one file, or the files of a folder output (path
-        relative to the output -> size)."""
-        path = self.fs._strip_protocol(self.path_of(rel_path))
+    def _objects_below(self, path: str) -> list[str]:
+        """The object at ``path`` (``[""]``), or the files of a folder there (relative)."""
+        path = self.fs._strip_protocol(path)
         listing = self.listing()
         if path in listing:
-            return {"": listing[path]}
-        return {p[len(path) + 1:]: size for p, size in listing.items()
-                if p.startswith(path + "/")}
+            return [""]
+        return [p[len(path) + 1:] for p in listing if p.startswith(path + "/")]
 
     # ------------------------------------------------------------------------ writing
     def upload(self, rel_path: str, local: str, key: str, checksum: str | None) -> None:
@@ -183,11 +196,13 @@ class RemoteFolder:
         else:
             self.fs.put_file(local, remote)
 
-    def download(self, rel_path: str, local: str) -> None:
+    def download(self, rel_path: str, key: str, local: str) -> None:
         """Fetch the output's object(s) to ``local`` (a temporary path the caller renames)."""
-        remote = self.path_of(rel_path)
-        objects = self.objects_of(rel_path)
-        if "" in objects:
+        self._get(self.path_of(rel_path), local)
+
+    def _get(self, remote: str, local: str) -> None:
+        objects = self._objects_below(remote)
+        if objects == [""]:
             self.fs.get_file(remote, local)
             return
         os.makedirs(local, exist_ok=True)
@@ -205,3 +220,84 @@ class RemoteFolder:
     def index_writes(self) -> int:
         return self._hashes.writes + self._details.writes
 
+    # ----------------------------------------------------------------------- clean-up
+    def garbage(self, older_than: float) -> list[str]:
+        """Objects no entry of ``.luisy.hash`` refers to, last changed before ``older_than``
+        (a time stamp): what a killed upload left, or what another one replaced."""
+        referenced = {self.fs._strip_protocol(self.path_of(rel)) for rel in self.hashes()}
+        found = []
+        for path, info in self.listing().items():
+            name = path[len(self.fs._strip_protocol(self.root)) + 1:]
+            if name in (HASH_FILE, DETAILS_FILE) or name.endswith(".lock") or name.startswith(
+                    OBJECTS + "/") or any(path == ref or path.startswith(ref + "/")
+                                          for ref in referenced):
+                continue
+            if _changed_at(info) < older_than:
+                found.append(path)
+        return found
+
+
+class SharedFolder(RemoteFolder):
+    """``<remote>/<project>`` in the shared (content-addressed) layout: each output's bytes
+    are an object named by its key, ``.luisy.objects/<k[:2]>/<key>/<file name>``, never
+    overwritten, and beside it ``<key>.json`` (the output's path, its checksum), written once
+    the object is complete. Branches and users that make one output with different code keep
+    each their own object; one key is uploaded once. ``.luisy.hash`` records the latest key
+    uploaded per output (luisy 1.x's view, and what ``luisy remote gc`` keeps)."""
+
+    layout = "shared"
+
+    def object_of(self, rel_path: str, key: str) -> str:
+        return f"{self.root}/{OBJECTS}/{key[:2]}/{key}/{rel_path.rsplit('/', 1)[1]}"
+
+    def manifest_of(self, key: str) -> str:
+        return f"{self.root}/{OBJECTS}/{key[:2]}/{key}.json"
+
+    def holds(self, rel_path: str, key: str) -> bool:
+        return self.fs._strip_protocol(self.manifest_of(key)) in self.listing()
+
+    def checksum(self, rel_path: str, key: str) -> str | None:
+        return json.loads(self.fs.cat_file(self.manifest_of(key))).get("content")
+
+    def upload(self, rel_path: str, local: str, key: str, checksum: str | None) -> None:
+        if not self.holds(rel_path, key):
+            self._put(local, self.object_of(rel_path, key))
+            manifest = {"path": rel_path, "content": checksum, "uploaded": time.time()}
+            self.fs.pipe_file(self.manifest_of(key), json.dumps(manifest).encode())
+        self._hashes.apply({rel_path: key})
+
+    def download(self, rel_path: str, key: str, local: str) -> None:
+        self._get(self.object_of(rel_path, key), local)
+
+    def key_of(self, rel_path: str) -> str | None:
+        return self.hashes().get(rel_path)
+
+    def garbage(self, older_than: float) -> list[str]:
+        """Objects (and their manifests) of keys no ``.luisy.hash`` entry names, uploaded
+        before ``older_than``; and the mirror layout's garbage (a remote may hold both)."""
+        referenced = set(self.hashes().values())
+        base = self.fs._strip_protocol(f"{self.root}/{OBJECTS}")
+        found = super().garbage(older_than)
+        for path, info in self.listing().items():
+            if not path.startswith(base + "/"):
+                continue
+            key = path[len(base) + 1:].split("/")[1].removesuffix(".json")
+            if key not in referenced and _changed_at(info) < older_than:
+                found.append(path)
+        return found
+
+
+LAYOUTS = {"mirror": RemoteFolder, "shared": SharedFolder}
+OBJECTS = ".luisy.objects"
+
+
+def _changed_at(info: dict) -> float:
+    """When an object was last written, from fsspec's info (each backend names it so)."""
+    for name in ("LastModified", "last_modified", "mtime", "created"):
+        value = info.get(name)
+        if value is None:
+            continue
+        if hasattr(value, "timestamp"):
+            return value.timestamp()
+        return float(value)
+    return 0.0

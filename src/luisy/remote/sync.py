@@ -27,6 +27,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from luisy.cache.content import FIELD as CONTENT_FIELD
 from luisy.errors import RemoteError
-from luisy.remote.folder import RemoteFolder
+from luisy.remote.folder import LAYOUTS, RemoteFolder
 from luisy.remote.settings import RemoteSettings, remote_of
 from luisy.targets.atomic import remove_entries
 
@@ -64,12 +65,17 @@ class Remote:
     folders read so far, and the transfers in flight."""
 
     def __init__(self, settings: RemoteSettings, downloads: bool = False,
-                 uploads: bool = False, transfers: int = TRANSFERS):
+                 uploads: bool = False, transfers: int = TRANSFERS, layout: str = "mirror"):
         import fsspec
 
         self.settings = settings
         #: what the build asked for: fetch outputs the remote has, send those it makes
         self.downloads, self.uploads = downloads, uploads
+        if layout not in LAYOUTS:
+            raise RemoteError(f"remote_layout '{layout}': not a layout; use one of "
+                              f"{', '.join(LAYOUTS)}")
+        #: how outputs are named on the remote (see luisy.remote.folder)
+        self.layout = layout
         try:
             self.fs, self.root = fsspec.core.url_to_fs(settings.url, **settings.options)
         except (ImportError, ValueError) as exc:
@@ -96,8 +102,8 @@ class Remote:
         with self._lock:
             found = self._folders.get(project)
             if found is None:
-                found = self._folders[project] = RemoteFolder(self.fs, self.root, project,
-                                                              self.url)
+                found = self._folders[project] = LAYOUTS[self.layout](
+                    self.fs, self.root, project, self.url)
             return found
 
     def _remote_error(self, task: Task, doing: str, exc: BaseException) -> RemoteError:
@@ -115,8 +121,7 @@ class Remote:
     def holds(self, task: Task, record: Record) -> str | None:
         try:
             folder = self.folder(record)
-            if folder.key_of(record.rel_path) != record.key or not folder.has_object(
-                    record.rel_path):
+            if not folder.holds(record.rel_path, record.key):
                 return None
         except RemoteError:
             raise
@@ -165,12 +170,17 @@ class Remote:
     def _fetch_to_dir(self, task: Task, record: Record) -> tuple[str, str | None]:
         assert self._download_dir is not None
         local = os.path.join(self._download_dir, uuid.uuid4().hex[:12])
+        return local, self._fetch(task, record, local)
+
+    def _fetch(self, task: Task, record: Record, local: str) -> str | None:
+        """Download ``record``'s output to ``local``; the checksum it must have."""
         folder = self.folder(record)
         try:
-            folder.download(record.rel_path, local)
+            folder.download(record.rel_path, record.key, local)
+            return folder.checksum(record.rel_path, record.key)
         except Exception as exc:
+            remove_entries(os.path.dirname(local), [os.path.basename(local)])
             raise self._remote_error(task, "download from", exc) from None
-        return local, folder.checksum_of(record.rel_path)
 
     def place_download(self, task: Task, record: Record, tmp: str) -> str | None:
         """Move the fetched bytes of ``task``'s output to ``tmp`` (the ledger's temporary
@@ -182,15 +192,9 @@ class Remote:
         return checksum
 
     def _fetch_now(self, task: Task, record: Record) -> tuple[str, str | None]:
-        folder = self.folder(record)
         local = os.path.join(os.path.dirname(task.output().path),
                              f".luisy-download-{uuid.uuid4().hex[:8]}")
-        try:
-            folder.download(record.rel_path, local)
-        except Exception as exc:
-            remove_entries(os.path.dirname(local), [os.path.basename(local)])
-            raise self._remote_error(task, "download from", exc) from None
-        return local, folder.checksum_of(record.rel_path)
+        return local, self._fetch(task, record, local)
 
     # ------------------------------------------------------------------------ uploading
     def start_uploads(self, plan: Plan) -> None:
@@ -280,7 +284,8 @@ def remote_for_build(settings: Any) -> Iterator[Remote | None]:
                           "Config().set_param('remote', URL), the LUISY_REMOTE variable, a "
                           "remote_block, or luisy 1.x's azure_account_name and "
                           "azure_container_name")
-    remote = Remote(spec, downloads=downloads, uploads=uploads)
+    remote = Remote(spec, downloads=downloads, uploads=uploads,
+                    layout=settings.get_param("remote_layout"))
     token = _CURRENT.set(remote)
     try:
         yield remote
@@ -303,7 +308,7 @@ def _by_hand(task: Task) -> tuple[Remote, Record]:
     if record is None or not travels(task):
         raise RemoteError(f"{task}: its output is no file or folder of this machine: it does "
                           "not travel to a remote")
-    return Remote(spec), record
+    return Remote(spec, layout=current().get_param("remote_layout")), record
 
 
 def download_task(task: Task) -> None:
@@ -337,5 +342,39 @@ def upload_task(task: Task, overwrite: bool = False) -> None:
         if overwrite or remote.key_of(record) is None:
             details = HashStore(record.folder).details_of(record.rel_path) or {}
             remote.upload(task, record, details.get(CONTENT_FIELD))
+    finally:
+        remote.close()
+
+
+# ------------------------------------------------------------------------ luisy remote gc
+def collect_garbage(settings: RemoteSettings, keep_days: float,
+                    dry_run: bool = False) -> list[str]:
+    """Remove what no ``.luisy.hash`` of the remote refers to and nobody wrote in the last
+    ``keep_days`` days, in either layout (objects of other branches' keys, leftovers of
+    killed uploads); the paths removed (``dry_run``: that would be)."""
+    from luisy.remote.folder import SharedFolder
+
+    remote = Remote(settings)
+    try:
+        older_than = time.time() - keep_days * 86400
+        removed = []
+        try:
+            projects = [p for p in remote.fs.ls(remote.root, detail=True)
+                        if p.get("type") == "directory"]
+        except FileNotFoundError:
+            return []
+        for entry in projects:
+            project = entry["name"].rstrip("/").rsplit("/", 1)[-1]
+            folder = SharedFolder(remote.fs, remote.root, project, remote.url)
+            garbage = folder.garbage(older_than)
+            if garbage and not dry_run:
+                remote.fs.rm(garbage)
+            removed += garbage
+        return removed
+    except RemoteError:
+        raise
+    except Exception as exc:
+        raise RemoteError(remote.redact(f"remote gc {remote.url}: {type(exc).__name__}: "
+                                        f"{exc}")) from None
     finally:
         remote.close()
