@@ -17,6 +17,7 @@ import tempfile
 import time
 import urllib.request
 from types import TracebackType
+from typing import Any
 
 from luisy.errors import PrefectServerError
 
@@ -25,6 +26,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def stop_session(process: subprocess.Popen | None, log: Any = None) -> None:
+    """Stop a server started in its own session (SIGTERM, then SIGKILL after 20 s) and close
+    its log file."""
+    if process is not None and process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    if log is not None:
+        log.close()
 
 
 #: settings every process that talks to a test server should share
@@ -172,15 +187,7 @@ class PrefectServer:
             from prefect._internal.concurrency.services import QueueService
 
             QueueService.drain_all(timeout=10)
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        if getattr(self, "_log", None):
-            self._log.close()
+        stop_session(self.process, getattr(self, "_log", None))
         if self._own_home:
             shutil.rmtree(self.home, ignore_errors=True)
 

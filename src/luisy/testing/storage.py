@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from types import TracebackType
 from typing import Any
 
 from luisy.errors import UsageError
-from luisy.testing.server import free_port
+from luisy.testing.server import free_port, stop_session
 
 #: Azurite's well-known development account (public, documented by Microsoft)
 AZURITE_ACCOUNT = "devstoreaccount1"
@@ -74,15 +73,7 @@ class _Service:
                          f"{self.startup_timeout}s")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        if getattr(self, "_log", None):
-            self._log.close()
+        stop_session(self.process, getattr(self, "_log", None))
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> Any:
