@@ -260,10 +260,13 @@ class SharedFolder(RemoteFolder):
         return json.loads(self.fs.cat_file(self.manifest_of(key))).get("content")
 
     def upload(self, rel_path: str, local: str, key: str, checksum: str | None) -> None:
+        """Put the object of ``key`` unless the remote has it; (re)write its manifest either
+        way, whose time is the key's last upload (``luisy remote gc`` keeps a key so long),
+        and name the key in ``.luisy.hash``."""
         if not self.holds(rel_path, key):
             self._put(local, self.object_of(rel_path, key))
-            manifest = {"path": rel_path, "content": checksum, "uploaded": time.time()}
-            self.fs.pipe_file(self.manifest_of(key), json.dumps(manifest).encode())
+        manifest = {"path": rel_path, "content": checksum, "uploaded": time.time()}
+        self.fs.pipe_file(self.manifest_of(key), json.dumps(manifest).encode())
         self._hashes.apply({rel_path: key})
 
     def download(self, rel_path: str, key: str, local: str) -> None:
@@ -273,22 +276,34 @@ class SharedFolder(RemoteFolder):
         return self.hashes().get(rel_path)
 
     def garbage(self, older_than: float) -> list[str]:
-        """Objects (and their manifests) of keys no ``.luisy.hash`` entry names, uploaded
-        before ``older_than``; and the mirror layout's garbage (a remote may hold both)."""
+        """The keys no ``.luisy.hash`` entry names whose last upload (their newest file) was
+        before ``older_than``: each key's manifest first, so that a build reading the remote
+        meanwhile finds the key gone rather than a manifest without its bytes, then its
+        object; and the mirror layout's garbage (a remote may hold both)."""
         referenced = set(self.hashes().values())
         base = self.fs._strip_protocol(f"{self.root}/{OBJECTS}")
-        found = super().garbage(older_than)
+        manifests, objects, newest = [], [], {}
         for path, info in self.listing().items():
             if not path.startswith(base + "/"):
                 continue
-            key = path[len(base) + 1:].split("/")[1].removesuffix(".json")
-            if key not in referenced and _changed_at(info) < older_than:
-                found.append(path)
-        return found
+            name = path[len(base) + 1:].split("/")[1]
+            key = name.removesuffix(".json")
+            newest[key] = max(newest.get(key, 0.0), _changed_at(info))
+            (manifests if name != key else objects).append((key, path))
+        old = {key for key, at in newest.items() if key not in referenced and at < older_than}
+        return [path for key, path in manifests + objects if key in old] + super().garbage(
+            older_than)
 
 
 LAYOUTS = {"mirror": RemoteFolder, "shared": SharedFolder}
 OBJECTS = ".luisy.objects"
+
+
+def is_manifest(path: str) -> bool:
+    """Whether ``path`` is a key's manifest (``.luisy.objects/<k[:2]>/<key>.json``), not an
+    object (``.luisy.objects/<k[:2]>/<key>/<file name>``)."""
+    parts = path.split("/")
+    return len(parts) >= 3 and parts[-3] == OBJECTS and parts[-1].endswith(".json")
 
 
 def _changed_at(info: dict) -> float:

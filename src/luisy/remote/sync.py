@@ -352,7 +352,7 @@ def collect_garbage(settings: RemoteSettings, keep_days: float,
     """Remove what no ``.luisy.hash`` of the remote refers to and nobody wrote in the last
     ``keep_days`` days, in either layout (objects of other branches' keys, leftovers of
     killed uploads); the paths removed (``dry_run``: that would be)."""
-    from luisy.remote.folder import SharedFolder
+    from luisy.remote.folder import SharedFolder, is_manifest
 
     remote = Remote(settings)
     try:
@@ -367,8 +367,11 @@ def collect_garbage(settings: RemoteSettings, keep_days: float,
             project = entry["name"].rstrip("/").rsplit("/", 1)[-1]
             folder = SharedFolder(remote.fs, remote.root, project, remote.url)
             garbage = folder.garbage(older_than)
-            if garbage and not dry_run:
-                remote.fs.rm(garbage)
+            if not dry_run:  # the manifests first: no key is ever named without its bytes
+                for wave in ([p for p in garbage if is_manifest(p)],
+                             [p for p in garbage if not is_manifest(p)]):
+                    if wave:
+                        remote.fs.rm(wave)
             removed += garbage
         return removed
     except RemoteError:
