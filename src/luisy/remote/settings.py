@@ -7,7 +7,8 @@ The remote is any fsspec file system, named by URL (``abfs://container/prefix``,
    ``Config().set_param('remote', URL)``, or the ``LUISY_REMOTE`` environment variable;
 2. a Prefect block (``remote_block`` setting, ``--remote-block NAME``): a
    :class:`~luisy.remote.block.RemoteStorage` (URL plus fsspec options, kept secret), or
-   prefect-azure's ``AzureBlobStorageCredentials`` (its connection string);
+   prefect-azure's ``AzureBlobStorageCredentials`` (its connection string), with the URL
+   from ``remote`` (or the container from ``LUISY_AZURE_CONTAINER_NAME``);
 3. luisy 1.x's settings: ``azure_container_name`` with ``azure_account_name`` (a container of
    that Azure storage account).
 
@@ -63,13 +64,16 @@ class RemoteSettings:
 
 
 def remote_of(settings: Any) -> RemoteSettings | None:
-    """The remote the build's ``settings`` name, None when none is set."""
+    """The remote the build's ``settings`` name, None when none is set: the URL of the
+    ``remote`` setting, else the block's; the credentials of the block when one is named (a
+    credentials block such as prefect-azure's may carry nothing else), else 1.x's."""
     url = settings.get_param("remote")
     block = settings.get_param("remote_block")
+    if block:
+        found = _from_block(block, url)
+        return RemoteSettings((url or found.url).rstrip("/"), found.options)
     if url:
         return RemoteSettings(url.rstrip("/"), _options_for(url, settings))
-    if block:
-        return _from_block(block)
     container = settings.get_param("azure_container_name")
     if container and settings.get_param("azure_account_name"):
         url = f"abfs://{container}"
@@ -88,22 +92,23 @@ def _options_for(url: str, settings: Any) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v}
 
 
-def _from_block(name: str) -> RemoteSettings:
-    """The remote a saved Prefect block describes."""
+def _from_block(name: str, url: str | None) -> RemoteSettings:
+    """The remote a saved Prefect block describes (``url``, when given, says where)."""
     from prefect.blocks.core import Block
 
     try:
         block = Block.load(name if "/" in name else f"luisy-remote-storage/{name}")
     except (ValueError, KeyError) as exc:
         raise RemoteError(f"remote block '{name}': cannot load it ({exc}); save one with "
-                          "luisy.remote.RemoteStorage(url=...).save(NAME)") from None
+                          "luisy.remote.block.RemoteStorage(url=...).save(NAME)") from None
     if hasattr(block, "storage_options") and hasattr(block, "url"):  # luisy's RemoteStorage
-        return RemoteSettings(block.url.rstrip("/"), block.storage_options())
+        return RemoteSettings(block.url, block.storage_options())
     connection = getattr(block, "connection_string", None)  # prefect-azure's credentials
     container = getattr(block, "container_name", None) or os.environ.get(
         "LUISY_AZURE_CONTAINER_NAME")
-    if connection is not None and container:
-        return RemoteSettings(f"abfs://{container}",
+    if connection is not None and (url or container):
+        return RemoteSettings(url or f"abfs://{container}",
                               {"connection_string": connection.get_secret_value()})
     raise RemoteError(f"remote block '{name}' ({type(block).__name__}) names no remote: use "
-                      "luisy.remote.RemoteStorage, or Azure credentials with a container name")
+                      "luisy.remote.block.RemoteStorage, or Azure credentials with --remote "
+                      "abfs://CONTAINER/...")
