@@ -196,20 +196,37 @@ class RemoteFolder:
         else:
             self.fs.put_file(local, remote)
 
-    def download(self, rel_path: str, key: str, local: str) -> None:
-        """Fetch the output's object(s) to ``local`` (a temporary path the caller renames)."""
-        self._get(self.path_of(rel_path), local)
+    def download(self, rel_path: str, key: str, local: str) -> str | None:
+        """Fetch the output's object(s) to ``local`` (a temporary path the caller renames);
+        the checksum its bytes must have."""
+        return self.fetch([(rel_path, key, local)])[0]
 
-    def _get(self, remote: str, local: str) -> None:
+    def fetch(self, outputs: list[tuple[str, str, str]]) -> list[str | None]:
+        """Fetch each ``(rel_path, key, local)`` output in one bulk ``get``, which an async
+        file system (adlfs, s3fs, gcsfs) runs concurrently; the checksum each one's bytes
+        must have (None: not recorded)."""
+        pairs = [pair for rel, key, local in outputs for pair in self._transfers(rel, key,
+                                                                                local)]
+        if pairs:
+            self.fs.get([remote for remote, _ in pairs], [local for _, local in pairs])
+        return [self._fetched_checksum(rel, key, local) for rel, key, local in outputs]
+
+    def _object(self, rel_path: str, key: str) -> str:
+        """Where the bytes of ``rel_path`` with ``key`` are."""
+        return self.path_of(rel_path)
+
+    def _transfers(self, rel_path: str, key: str, local: str) -> list[tuple[str, str]]:
+        """The (remote file, local file) pairs that fetch one output: its object, or the
+        files of its folder (made here, also when empty)."""
+        remote = self._object(rel_path, key)
         objects = self._objects_below(remote)
         if objects == [""]:
-            self.fs.get_file(remote, local)
-            return
+            return [(remote, local)]
         os.makedirs(local, exist_ok=True)
-        for rel in objects:
-            target = os.path.join(local, *rel.split("/"))
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            self.fs.get_file(f"{remote}/{rel}", target)
+        return [(f"{remote}/{rel}", os.path.join(local, *rel.split("/"))) for rel in objects]
+
+    def _fetched_checksum(self, rel_path: str, key: str, local: str) -> str | None:
+        return self.checksum(rel_path, key)
 
     def _is_local(self) -> bool:
         protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (
@@ -269,8 +286,19 @@ class SharedFolder(RemoteFolder):
         self.fs.pipe_file(self.manifest_of(key), json.dumps(manifest).encode())
         self._hashes.apply({rel_path: key})
 
-    def download(self, rel_path: str, key: str, local: str) -> None:
-        self._get(self.object_of(rel_path, key), local)
+    def _object(self, rel_path: str, key: str) -> str:
+        return self.object_of(rel_path, key)
+
+    def _transfers(self, rel_path: str, key: str, local: str) -> list[tuple[str, str]]:
+        """The object's files, and its manifest (fetched in the same bulk get)."""
+        return [*super()._transfers(rel_path, key, local),
+                (self.manifest_of(key), local + MANIFEST_SUFFIX)]
+
+    def _fetched_checksum(self, rel_path: str, key: str, local: str) -> str | None:
+        with open(local + MANIFEST_SUFFIX, "rb") as fh:
+            manifest = json.load(fh)
+        os.remove(local + MANIFEST_SUFFIX)
+        return manifest.get("content")
 
     def key_of(self, rel_path: str) -> str | None:
         return self.hashes().get(rel_path)
@@ -297,6 +325,8 @@ class SharedFolder(RemoteFolder):
 
 LAYOUTS = {"mirror": RemoteFolder, "shared": SharedFolder}
 OBJECTS = ".luisy.objects"
+#: beside a fetched output, its manifest until read
+MANIFEST_SUFFIX = ".manifest.json"
 
 
 def is_manifest(path: str) -> bool:

@@ -46,8 +46,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("luisy")
 
-#: transfers in flight at once per build
+#: transfers in flight at once per build: threads of the pool
 TRANSFERS = 8
+#: downloads fetched by one bulk transfer (an async file system runs a chunk concurrently,
+#: so up to TRANSFERS x CHUNK requests are in flight); small enough that the first
+#: downloads' task runs start early
+CHUNK = 16
 DOWNLOADS_DIR = ".luisy-downloads"
 
 
@@ -141,9 +145,12 @@ class Remote:
         if not steps:
             return
         self._download_dir = self._own_download_dir(working_dir)
-        for step in steps:
-            self._downloads[step.record.rel_path] = self._submit(
-                self._fetch_to_dir, step.task, step.record)
+        for start in range(0, len(steps), CHUNK):
+            chunk = [(step.task, step.record, concurrent.futures.Future())
+                     for step in steps[start:start + CHUNK]]
+            for _, record, future in chunk:
+                self._downloads[record.rel_path] = future
+            self._submit(self._fetch_chunk, chunk)
 
     def _own_download_dir(self, working_dir: str) -> str:
         """``<working_dir>/.luisy-downloads/<new id>``, locked while this build lives;
@@ -167,17 +174,44 @@ class Remote:
         os.makedirs(path)
         return path
 
-    def _fetch_to_dir(self, task: Task, record: Record) -> tuple[str, str | None]:
+    def _fetch_chunk(self, chunk: list[tuple[Task, Record, concurrent.futures.Future]]) -> None:
+        """Fetch a chunk of planned downloads into the download folder, one bulk transfer per
+        project folder; each future gets (local path, checksum) or its task's error. When a
+        bulk transfer fails, its outputs are fetched one by one, so that each error names its
+        own task."""
         assert self._download_dir is not None
-        local = os.path.join(self._download_dir, uuid.uuid4().hex[:12])
-        return local, self._fetch(task, record, local)
+        try:
+            by_folder: dict[int, list] = {}
+            for task, record, future in chunk:
+                if future.set_running_or_notify_cancel():  # not cancelled by close()
+                    local = os.path.join(self._download_dir, uuid.uuid4().hex[:12])
+                    by_folder.setdefault(id(self.folder(record)), []).append(
+                        (task, record, future, local))
+            for group in by_folder.values():
+                self._fetch_group(self.folder(group[0][1]), group)
+        finally:  # no task run waits for ever: what is not settled yet failed
+            for task, _, future in chunk:
+                if future.running():
+                    future.set_exception(RemoteError(f"{task}: download from {self.url} "
+                                                     "stopped"))
+
+    def _fetch_group(self, folder: RemoteFolder, group: list) -> None:
+        try:
+            checksums = folder.fetch([(r.rel_path, r.key, local) for _, r, _, local in group])
+        except Exception:
+            for task, record, future, local in group:
+                try:
+                    future.set_result((local, self._fetch(task, record, local)))
+                except RemoteError as exc:
+                    future.set_exception(exc)
+            return
+        for (_, _, future, local), checksum in zip(group, checksums, strict=True):
+            future.set_result((local, checksum))
 
     def _fetch(self, task: Task, record: Record, local: str) -> str | None:
         """Download ``record``'s output to ``local``; the checksum it must have."""
-        folder = self.folder(record)
         try:
-            folder.download(record.rel_path, record.key, local)
-            return folder.checksum(record.rel_path, record.key)
+            return self.folder(record).download(record.rel_path, record.key, local)
         except Exception as exc:
             remove_entries(os.path.dirname(local), [os.path.basename(local)])
             raise self._remote_error(task, "download from", exc) from None
