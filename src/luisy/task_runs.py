@@ -217,6 +217,8 @@ def run_unit(unit: RunUnit) -> State:
                 failed[str(task)] = f"{type(exc).__name__}: {exc}"
     if failed:
         raise GroupFailed(failed, len(luisy_tasks))
+    if all(unit.downloads):
+        return Completed(name=DOWNLOADED, message=f"downloaded {len(luisy_tasks)} tasks")
     return Completed(message=f"ran {len(luisy_tasks)} tasks")
 
 

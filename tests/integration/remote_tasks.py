@@ -45,3 +45,11 @@ def write_sales(working_dir, amounts=(1.0, 2.0)) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as fh:
             fh.write("amount\n" + "\n".join(str(a) for a in amounts) + "\n")
+
+
+@project
+class Cleans(luisy.WrapperTask):
+    """Every month's Clean, without a Report (a root with nothing of its own to download)."""
+
+    def requires(self):
+        return [Clean(month=m) for m in MONTHS]

@@ -21,7 +21,7 @@ from pathlib import Path
 import fsspec
 import pytest
 from prefect_api import flow_run, flow_run_logs, task_runs
-from remote_tasks import Clean, Report, write_sales
+from remote_tasks import Clean, Cleans, Report, write_sales
 
 import luisy
 from luisy.cache import HashStore, current_key, record_of
@@ -180,6 +180,21 @@ def test_a_rebuild_uploads_what_the_remote_holds_under_another_key(team, machine
     assert remote_index(team)[0] == {k: v for k, v in keys_of(a).items() if "/raw/" not in k}
     again = luisy.build(Report(), working_dir=str(a), **sync(team, upload=True))
     assert not again.uploaded  # the remote holds every key already
+
+
+def test_downloads_grouped_in_one_task_run_end_downloaded(machines, request, tmp_path):
+    """``group_size`` packs tiny downloads of one class into a task run, as it packs runs."""
+    a, b = machines
+    team = _remote_on("file", request, tmp_path)
+    assert luisy.build(Cleans(), working_dir=str(a), **sync(team, upload=True)).ok
+    summary = luisy.build(Cleans(), working_dir=str(b), group_size=2,
+                          **sync(team, download=True))
+    assert {str(t) for t in summary.downloaded} == {"Clean(month=2024-01)",
+                                                    "Clean(month=2024-02)"}, summary
+    runs = [r for r in task_runs(summary.flow_run_id, expected=2) if r.name != "Cleans()"]
+    assert [(r.state.name, r.state.message) for r in runs] == [("Downloaded",
+                                                                "downloaded 2 tasks")]
+    assert keys_of(b) == keys_of(a)
 
 
 # ----------------------------------------------------------------- consistency, conflicts
