@@ -321,6 +321,20 @@ def _decide(task: Task, chain: KeyChain, deps: list[Task], steps: dict[Task, Ste
     return step
 
 
+def _not_needed_note(users: list[Task], steps: dict[Task, Step]) -> Reason:
+    """Why a task that would run is not needed: a user of it is downloaded, or complete, or
+    not needed itself (then for that user's reason: users are pruned first)."""
+    for decision, category in ((Decision.DOWNLOAD, Category.NOT_NEEDED_DOWNLOADED),
+                               (Decision.COMPLETE, Category.NOT_NEEDED)):
+        for user in users:
+            if steps[user].decision is decision:
+                return Reason(category, (str(user),))
+    for user in users:
+        if steps[user].decision is Decision.NOT_NEEDED:
+            return steps[user].reasons[-1]
+    return Reason(Category.NOT_NEEDED, (str(users[0]) if users else "its user",))
+
+
 def _prune_not_needed(graph: TaskGraph, steps: dict[Task, Step]) -> None:
     """Only tasks that something about to run needs are run (or reported missing)."""
     needed = {graph.root}
@@ -332,10 +346,7 @@ def _prune_not_needed(graph: TaskGraph, steps: dict[Task, Step]) -> None:
             continue
         if step.decision in (Decision.RUN, Decision.DOWNLOAD, Decision.MISSING_EXTERNAL,
                              Decision.CANNOT_CHECK):
-            users = graph.dependents.get(task, [])
-            downloaded = [u for u in users if steps[u].decision is Decision.DOWNLOAD]
-            note = (Reason(Category.NOT_NEEDED_DOWNLOADED, (str(downloaded[0]),)) if downloaded
-                    else Reason(Category.NOT_NEEDED, (str(users[0]) if users else "its user",)))
+            note = _not_needed_note(graph.dependents.get(task, []), steps)
             step.decision = Decision.NOT_NEEDED
             step.reasons = (*(r for r in step.reasons if r.category is not Category.ON_REMOTE),
                             note)
