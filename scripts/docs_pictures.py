@@ -36,14 +36,13 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+
+from luisy.testing.browser import Browser
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # flows.sales lives in the checkout, next to src/
@@ -133,47 +132,12 @@ def plan_svg(folder: Path) -> str:
 
 
 # ---------------------------------------------------------------------- screenshots
-class Browser:
-    """Headless Chromium and one 1400x900 tab, driven through its DevTools protocol (as
-    ``tests/docs/test_site_in_browser.py`` does): open a page, wait until the UI shows what it
-    should, click a tab, take a screenshot."""
+class UIBrowser(Browser):
+    """The Prefect UI in :class:`~luisy.testing.browser.Browser`, a 1400x900 tab: open a
+    page, wait until the UI shows what it should, click a tab, take a screenshot."""
 
     def __init__(self, profile: Path):
-        from websockets.sync.client import connect
-
-        binary = shutil.which("chromium") or "/usr/bin/chromium"
-        self.process = subprocess.Popen(
-            [binary, "--headless", "--no-sandbox", "--hide-scrollbars", "--no-first-run",
-             "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 60
-        while not port_file.exists() or not port_file.read_text().strip():
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError("chromium did not open its DevTools port")
-            time.sleep(0.1)
-        port = port_file.read_text().split()[0]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list") as answer:
-            tab = next(t for t in json.load(answer) if t["type"] == "page")
-        self.socket = connect(tab["webSocketDebuggerUrl"], max_size=None)
-        self.ids = 0
-        self.call("Page.enable")
-        self.call("Emulation.setDeviceMetricsOverride", width=WINDOW[0], height=WINDOW[1],
-                  deviceScaleFactor=1, mobile=False)
-
-    def call(self, method: str, **params: Any) -> dict:
-        self.ids += 1
-        self.socket.send(json.dumps({"id": self.ids, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.socket.recv(timeout=60))
-            if message.get("id") == self.ids:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message["result"]
-
-    def evaluate(self, expression: str) -> Any:
-        found = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
-        return found["result"].get("value")
+        super().__init__(profile, window=WINDOW)
 
     def wait_for(self, text: str, timeout: float = 60) -> None:
         """Until the page's text holds ``text``; then a moment for pictures and the graph."""
@@ -225,11 +189,6 @@ class Browser:
         with Image.open(io.BytesIO(base64.b64decode(shot["data"]))) as image:
             small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
             small.save(path, optimize=True)
-
-    def close(self) -> None:
-        self.socket.close()
-        self.process.terminate()
-        self.process.wait(timeout=30)
 
 
 def monthly_deployment(flow) -> str:
@@ -300,7 +259,7 @@ def screenshots(folder: Path, ui: str) -> dict[str, Path]:
     name_flow_run(summary.flow_run_id)
     deployment_id = monthly_deployment(luisy.flow(SalesReport))
     run_url = f"{ui}/runs/flow-run/{summary.flow_run_id}"
-    browser = Browser(folder / "chromium-profile")
+    browser = UIBrowser(folder / "chromium-profile")
     try:
         # a cold UI copies its static files on the first request: open it once first
         browser.open(f"{ui}/dashboard", "Dashboard")

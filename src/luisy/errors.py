@@ -128,3 +128,7 @@ class DataVersionError(LuisyError):
 class RemoteError(LuisyError):
     """The remote (cloud sync) cannot serve a download or an upload: the message names the
     remote (secrets left out), the file and the task."""
+
+
+class BrowserError(LuisyError, RuntimeError):
+    """Headless Chromium (``luisy.testing.browser``) did not start or refused a command."""

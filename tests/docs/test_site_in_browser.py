@@ -1,9 +1,9 @@
 """The built site, opened as a reader opens it (issue 18): every page in headless Chromium,
 served over HTTP; no internal link leads nowhere (page or anchor), no image fails to load.
 
-Chromium is driven through its DevTools protocol (a websocket, ``websockets`` from Prefect's
-own dependencies): the page's own DOM after its scripts ran says which images loaded
-(``naturalWidth``) and where each link points.
+Chromium is driven through its DevTools protocol (:class:`luisy.testing.browser.Browser`): the
+page's own DOM after its scripts ran says which images loaded (``naturalWidth``) and where each
+link points.
 """
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ import functools
 import http.server
 import json
 import shutil
-import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +20,8 @@ from pathlib import Path
 from urllib.parse import urldefrag, urlparse
 
 import pytest
+
+from luisy.testing.browser import Browser
 
 CHROMIUM = shutil.which("chromium")
 
@@ -53,58 +53,14 @@ def serving(directory: Path) -> Iterator[str]:
 @pytest.fixture
 def browser(tmp_path):
     assert CHROMIUM, "chromium is installed by .ci/run (Debian's package)"
-    opened = Browser(tmp_path / "profile")
-    yield opened
-    opened.close()
+    with Browser(tmp_path / "profile") as opened:
+        yield opened
 
 
-class Browser:
-    """Headless Chromium and one tab, spoken to through the DevTools protocol."""
-
-    def __init__(self, profile: Path):
-        from websockets.sync.client import connect
-
-        self.process = subprocess.Popen(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 60
-        while not port_file.exists() or not port_file.read_text().strip():
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError("chromium did not open its DevTools port")
-            time.sleep(0.1)
-        port = port_file.read_text().split()[0]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list") as answer:
-            tab = next(t for t in json.load(answer) if t["type"] == "page")
-        self.socket = connect(tab["webSocketDebuggerUrl"], max_size=None)
-        self.ids = 0
-        self.call("Page.enable")
-
-    def call(self, method: str, **params) -> dict:
-        self.ids += 1
-        self.socket.send(json.dumps({"id": self.ids, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.socket.recv(timeout=60))
-            if message.get("id") == self.ids:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message["result"]
-
-    def open(self, url: str) -> dict:
-        """Load ``url`` and wait for its load event; what :data:`INSPECT` finds there."""
-        self.ids += 1
-        self.socket.send(json.dumps({"id": self.ids, "method": "Page.navigate",
-                                     "params": {"url": url}}))
-        while json.loads(self.socket.recv(timeout=60)).get("method") != "Page.loadEventFired":
-            pass
-        found = self.call("Runtime.evaluate", expression=INSPECT, returnByValue=True)
-        return json.loads(found["result"]["value"])
-
-    def close(self) -> None:
-        self.socket.close()
-        self.process.terminate()
-        self.process.wait(timeout=30)
+def inspect(browser: Browser, url: str) -> dict:
+    """Load ``url``; what :data:`INSPECT` finds there."""
+    browser.load(url)
+    return json.loads(browser.evaluate(INSPECT))
 
 
 def _exists(url: str) -> bool:
@@ -119,7 +75,7 @@ def problems_of(site: Path, base: str, browser: Browser) -> tuple[list[str], int
     """What a reader of the site at ``base`` would hit, opening each of its pages (the
     folders of ``site`` with an ``index.html``); and how many pages were opened."""
     pages = sorted(p.relative_to(site).parent.as_posix() for p in site.rglob("index.html"))
-    seen = {url: browser.open(url) for url in sorted(
+    seen = {url: inspect(browser, url) for url in sorted(
         f"{base}/" if page == "." else f"{base}/{page}/" for page in pages)}
     opened, problems = len(seen), []
     for url, page in list(seen.items()):
@@ -132,7 +88,7 @@ def problems_of(site: Path, base: str, browser: Browser) -> tuple[list[str], int
                 if not _exists(target):
                     problems.append(f"{url}: link to a page that is not there: {link}")
                     continue
-                seen[target] = browser.open(target)
+                seen[target] = inspect(browser, target)
             if anchor and anchor not in seen[target]["ids"]:
                 problems.append(f"{url}: link to an anchor that is not there: {link}")
     return problems, opened
