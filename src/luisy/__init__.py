@@ -60,10 +60,10 @@ _provide(
 
 _LAZY = {
     # pyspark and prefect are imported only when these are used
-    "deltatable_input": ("luisy.spark.decorators", "deltatable_input"),
-    "deltatable_output": ("luisy.spark.decorators", "deltatable_output"),
-    "azure_blob_storage_input": ("luisy.spark.decorators", "azure_blob_storage_input"),
-    "azure_blob_storage_output": ("luisy.spark.decorators", "azure_blob_storage_output"),
+    "deltatable_input": ("luisy.spark_storage", "deltatable_input"),
+    "deltatable_output": ("luisy.spark_storage", "deltatable_output"),
+    "azure_blob_storage_input": ("luisy.spark_storage", "azure_blob_storage_input"),
+    "azure_blob_storage_output": ("luisy.spark_storage", "azure_blob_storage_output"),
     "build": ("luisy.runner", "build"),
     "plan": ("luisy.planner", "make_plan"),
     "verify": ("luisy.verification", "verify"),

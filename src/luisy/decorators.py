@@ -415,7 +415,7 @@ def make_directory_output(read_file_func: Callable[[str], Any],
 
 # luisy 1.x imported the Spark storage decorators from here (pyspark stays optional: they
 # import it only when a table or blob is read or written)
-from luisy.spark.decorators import (  # noqa: E402
+from luisy.spark_storage import (  # noqa: E402
     azure_blob_storage_input,
     azure_blob_storage_output,
     deltatable_input,

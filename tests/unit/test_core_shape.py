@@ -19,8 +19,8 @@ from luisy.errors import LuisyError
 SRC = Path(luisy.__file__).parent
 
 MODEL = ("luisy.errors", "luisy.naming", "luisy.parameters", "luisy.date_interval",
-         "luisy.config", "luisy.services", "luisy.logs", "luisy.decorators", "luisy.tasks",
-         "luisy.targets")
+         "luisy.config", "luisy.services", "luisy.logs", "luisy.decorators",
+         "luisy.spark_storage", "luisy.tasks", "luisy.targets")
 ABOVE_MODEL = ("luisy.graph", "luisy.cache", "luisy.planner", "luisy.runner", "luisy.task_runs",
                "luisy.prefect_cache", "luisy.assets",
                "luisy.summary",
@@ -66,23 +66,41 @@ def _in(name: str, prefixes: tuple[str, ...]) -> bool:
     return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
-def test_the_modules_form_no_import_circle():
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
     state: dict[str, int] = {}
     circles = []
 
     def visit(node: str, path: list[str]) -> None:
         state[node] = 1
-        for nxt in sorted(GRAPH[node]):
+        for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
                 circles.append([*path[path.index(nxt):], nxt] if nxt in path else [node, nxt])
             elif nxt not in state:
                 visit(nxt, [*path, nxt])
         state[node] = 2
 
-    for name in sorted(GRAPH):
+    for name in sorted(graph):
         if name not in state:
             visit(name, [name])
-    assert circles == []
+    return circles
+
+
+def test_the_modules_form_no_import_circle():
+    assert _circles(GRAPH) == []
+
+
+def _package(name: str) -> str:
+    return ".".join(name.split(".")[:2])
+
+
+def test_the_packages_form_no_import_circle():
+    """A folder is one unit to a reader: ``spark/`` importing ``targets/`` while ``targets/``
+    imports ``spark/`` is a knot even when no two files import each other."""
+    packages: dict[str, set[str]] = {}
+    for name, imported in GRAPH.items():
+        packages.setdefault(_package(name), set()).update(
+            _package(m) for m in imported if _package(m) != _package(name))
+    assert _circles(packages) == []
 
 
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if _in(n, MODEL)))

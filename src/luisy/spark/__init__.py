@@ -1,4 +1,4 @@
-"""luisy on Spark: one session provider, a Prefect block, and Delta/blob storage decorators.
+"""luisy on Spark: one session provider and a Prefect block for sessions.
 
 Importing this package does not import pyspark; sessions are made on first use.
 """
