@@ -10,14 +10,21 @@ with an output the remote holds would be downloaded alone, its inputs not needed
 2. **machine B** (a fresh working dir, luisy's caches cleared: a new machine's first build):
    ``luisy.build(root, download=True, remote=URL, workers=8)``; every leaf must come out
    downloaded. Timed whole: planning (the remote's index read, its folder listed), the
-   transfers (``luisy.remote.sync.TRANSFERS`` bulk gets of ``CHUNK`` outputs at once), one
-   ``Downloaded`` task run per output putting its bytes in place and recording its key, the
-   flow's end;
+   transfers (``luisy.remote.sync.TRANSFERS`` bulk gets of ``CHUNK`` outputs at once), the
+   ``Downloaded`` task runs (up to ``--download-group-size`` outputs each, luisy's default
+   100) putting the bytes in place and recording their keys, the flow's end;
 3. **adlfs alone**: ``fs.get("<container>/team/cloudbench/interim/", <fresh folder>,
    recursive=True)`` with a new ``AzureBlobFileSystem`` (no listing cache): the same bytes,
    listed and fetched with fsspec's own concurrency, nothing checked or recorded.
 
-``--rounds`` > 1 repeats 2 and 3, alternating which goes first, and compares the medians.
+4. **the Prefect floor** (``--floor``): what any download build with one task run per output
+   (issue 17's ``Downloaded`` state) costs at least: a hand-written Prefect flow whose 1,000
+   task runs do nothing but end in a state named ``Downloaded`` (luisy's task settings: no
+   cache, no persisted result), while the same adlfs bulk get runs beside them in a thread. No
+   hash store, no checksum, no asset event: floor/adlfs is the best ratio that per-output task
+   runs allow on this machine, whatever luisy does.
+
+``--rounds`` > 1 repeats 2 to 4, alternating which goes first, and compares the medians.
 Printed: both times, luisy/adlfs (target <= 1.5), the outputs and MB, and where luisy's time
 went: before the first transfer, the transfer window (first fetch started to last fetch
 done), after it; the listings luisy made of the remote (``Remote.stats``).
@@ -109,14 +116,14 @@ def folder_bytes(path: str) -> tuple[int, int]:
     return files, size
 
 
-def run_luisy(root: luisy.Task, n: int, url: str, wd: str, workers: int, group_size: int,
-              probe: Probe) -> tuple[float, str]:
+def run_luisy(root: luisy.Task, n: int, url: str, wd: str, workers: int,
+              group_size: int | None, probe: Probe) -> tuple[float, str]:
     """Seconds of machine B's download build, and where they went."""
     clear_cache()
     probe.reset()
     start = time.perf_counter()
     summary = luisy.build(root, working_dir=wd, download=True, remote=url, workers=workers,
-                          group_size=group_size)
+                          download_group_size=group_size)
     end = time.perf_counter()
     leaves = [t for t in summary.downloaded if isinstance(t, Leaf)]
     if not summary.ok or len(leaves) != n:
@@ -147,15 +154,54 @@ def run_adlfs(connection_string: str, source: str, target: str, n: int) -> float
     return seconds
 
 
+def run_floor(connection_string: str, source: str, target: str, n: int,
+              workers: int) -> float:
+    """Seconds of the Prefect floor: ``n`` task runs ending ``Downloaded`` in one flow, the
+    adlfs bulk get of the outputs in a thread beside them."""
+    import threading
+
+    import fsspec
+    from prefect import flow, task
+    from prefect.cache_policies import NO_CACHE
+    from prefect.futures import wait
+    from prefect.states import Completed
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    @task(name="Leaf", task_run_name="Leaf(i={i})", retries=0, cache_policy=NO_CACHE,
+          persist_result=False, log_prints=True)
+    def downloaded(i: int) -> Any:
+        return Completed(name="Downloaded", message="downloaded")
+
+    @flow(name="DownloadFloor", task_runner=ThreadPoolTaskRunner(max_workers=workers),
+          persist_result=False, validate_parameters=False, log_prints=False)
+    def floor() -> None:
+        fs, _ = fsspec.core.url_to_fs("abfs://x", connection_string=connection_string,
+                                      skip_instance_cache=True)
+        get = threading.Thread(target=fs.get, args=(source, target), kwargs={"recursive": True})
+        get.start()
+        wait([downloaded.submit(i=i) for i in range(n)])
+        get.join()
+
+    start = time.perf_counter()
+    state = floor(return_state=True)
+    seconds = time.perf_counter() - start
+    files, _ = folder_bytes(target)
+    if not state.is_completed() or files != n:
+        raise RuntimeError(f"floor flow: {state}, {files} files, expected {n}")
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--outputs", type=int, default=1000)
     parser.add_argument("--kb", type=int, default=100)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--group-size", type=int, default=1,
-                        help="luisy.build's group_size: downloads of one class per task run")
+    parser.add_argument("--download-group-size", type=int, default=None,
+                        help="downloads of one class per task run (default: luisy's, 100)")
     parser.add_argument("--target", type=float, default=1.5)
+    parser.add_argument("--floor", action="store_true",
+                        help="also time the Prefect floor: one no-op task run per output")
     parser.add_argument("--heartbeats", action="store_true",
                         help="keep Prefect's flow-run heartbeats on")
     args = parser.parse_args(argv)
@@ -174,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         return path
 
     probe = Probe()
-    times: dict[str, list[float]] = {"luisy": [], "adlfs": []}
+    times: dict[str, list[float]] = {"luisy": [], "adlfs": [], "floor": []}
     try:
         with server, Azurite() as azurite, heartbeats(args.heartbeats):
             import fsspec
@@ -199,20 +245,33 @@ def main(argv: list[str] | None = None) -> int:
             print(f"machine A: built and uploaded {n} outputs ({mb:.1f} MB) in "
                   f"{seconds:.2f}s", flush=True)
 
+            def settle() -> None:
+                """Between runs, not timed: the server records the last run's events (else
+                the next run, of either side, pays for that backlog)."""
+                if not server.settle(timeout=600):
+                    raise RuntimeError("the Prefect server stayed busy for 600 s")
+
+            settle()
+
             sides = {
                 "luisy": lambda: run_luisy(root, n, url, fresh_dir("machine-b"),
-                                           args.workers, args.group_size, probe),
+                                           args.workers, args.download_group_size, probe),
                 "adlfs": lambda: (run_adlfs(azurite.connection_string, source,
                                             fresh_dir("adlfs"), n), "fs.get, recursive"),
             }
+            if args.floor:
+                sides["floor"] = lambda: (run_floor(azurite.connection_string, source,
+                                                    fresh_dir("floor"), n, args.workers),
+                                          f"{n} task runs + fs.get beside them")
             for rnd in range(args.rounds):
-                order = ["luisy", "adlfs"] if rnd % 2 == 0 else ["adlfs", "luisy"]
+                order = list(sides) if rnd % 2 == 0 else list(reversed(sides))
                 for name in order:
                     seconds, detail = sides[name]()
+                    settle()
                     times[name].append(seconds)
                     print(f"  {name}: {seconds:.2f}s ({detail})", flush=True)
-                print(f"round {rnd + 1}: luisy {times['luisy'][-1]:.2f}s, adlfs "
-                      f"{times['adlfs'][-1]:.2f}s, ratio "
+                print(f"round {rnd + 1}: " + ", ".join(
+                    f"{name} {times[name][-1]:.2f}s" for name in sides) + ", ratio "
                       f"{times['luisy'][-1] / times['adlfs'][-1]:.2f}", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -222,9 +281,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"download {n} outputs ({mb:.1f} MB): luisy {luisy_s:.2f}s "
           f"({mb / luisy_s:.1f} MB/s), adlfs alone {adlfs_s:.2f}s ({mb / adlfs_s:.1f} MB/s), "
           f"ratio {ratio:.2f} (target <= {args.target}; medians of {args.rounds} round(s), "
-          f"workers={args.workers}, group_size={args.group_size}, "
+          f"workers={args.workers}, download_group_size="
+          f"{args.download_group_size or luisy.Config().get_param('download_group_size')}, "
           f"transfers={sync.TRANSFERS}x{sync.CHUNK}, heartbeats "
           f"{'on' if args.heartbeats else 'off'})")
+    if args.floor:
+        floor_s = statistics.median(times["floor"])
+        print(f"Prefect floor ({n} task runs ending Downloaded, the same get beside them): "
+              f"{floor_s:.2f}s, floor/adlfs {floor_s / adlfs_s:.2f}, luisy/floor "
+              f"{luisy_s / floor_s:.2f}")
     return 0 if ratio <= args.target else 1
 
 

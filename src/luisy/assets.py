@@ -12,7 +12,8 @@ resources are every input it read (role ``asset``) and ``luisy`` (role
 Prefect's own materialising tasks send a ``referenced`` event for every upstream asset of every
 run; luisy leaves those out for outputs of other tasks, which have their materialisation event
 (a fan-in of 3,000 would send 3,000 more events, each a cost on client and server). Members of a
-grouped task run each get their own events.
+grouped task run each get their own events. A download (cloud sync) sends none, as Prefect's
+``Cached`` runs send none: the build that computed the output sent them.
 """
 from __future__ import annotations
 

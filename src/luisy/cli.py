@@ -206,6 +206,9 @@ def _parser() -> _Parser:
     p.add_argument("--remote-layout", choices=("mirror", "shared"),
                    help="mirror: the working dir's paths, as luisy 1.x (default); shared: "
                         "objects named by their key, for branches and users sharing one")
+    p.add_argument("--download-group-size", type=int, metavar="N",
+                   help="let up to N downloads of one class share a Prefect task run "
+                        "(default 100; 1: a task run per download)")
     for name in _SETTING_FLAGS:  # luisy 1.x took every setting as a flag
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, help=argparse.SUPPRESS)
     p.add_argument("--spark-block", help="name of a saved spark-session Prefect block")
@@ -488,6 +491,7 @@ def _command(argv: list[str], out: TextIO) -> int:
         "hash_update_mode": args.hash_update_mode, "download": args.download,
         "upload": args.upload, "spark_block": args.spark_block, "remote": args.remote,
         "remote_block": args.remote_block, "remote_layout": args.remote_layout,
+        "download_group_size": args.download_group_size,
         **{name: getattr(args, name) for name in _SETTING_FLAGS},
     })
     working_dir = _working_dir(settings)

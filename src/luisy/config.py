@@ -58,6 +58,9 @@ _DEFAULTS: dict[str, Any] = {
     "remote_block": None,
     # 'mirror' (luisy 1.x's: the working dir's paths) or 'shared' (objects named by key)
     "remote_layout": "mirror",
+    # downloads of one class that are ready together share a task run of up to this many
+    # (a download runs no code of the task: Prefect's cost per task run would dominate it)
+    "download_group_size": 100,
 }
 
 #: settings that are live objects of this process, never sent to another one

@@ -255,6 +255,8 @@ class _Scheduler:
         self.summary = summary
         self.workers = max(1, workers)
         self.group_size = max(1, group_size)
+        remote = current_remote()
+        self.download_group_size = remote.group_size if remote is not None else 1
         self.progress = progress or (lambda event, step, seconds: None)
         self.steps = {s.task: s for s in plan.to_run}
         #: complete tasks shown in the flow run as Cached task runs (report_complete)
@@ -326,14 +328,20 @@ class _Scheduler:
         return cls.group_size if cls.group_size > 1 else self.group_size
 
     def next_unit(self) -> Unit:
+        """The next task run's tasks: the first ready task, and ready tasks of its class that
+        share a task run with it. Downloads are grouped with downloads only (the remote's
+        ``group_size``, as they run no code of the task), runs with runs."""
         first = self.ready.popleft()
-        size = self.group_size_of(type(first))
+        downloads = self.steps[first].decision is Decision.DOWNLOAD
+        size = self.download_group_size if downloads else self.group_size_of(type(first))
         if size == 1:
             return (first,)
         unit, rest = [first], collections.deque()
         while self.ready and len(unit) < size:
             task = self.ready.popleft()
-            (unit if type(task) is type(first) else rest).append(task)
+            same = type(task) is type(first) and (
+                self.steps[task].decision is Decision.DOWNLOAD) == downloads
+            (unit if same else rest).append(task)
         self.ready.extendleft(reversed(rest))
         return tuple(unit)
 

@@ -223,10 +223,17 @@ def run_unit(unit: RunUnit) -> State:
 
 
 def _run_member(unit: RunUnit, index: int, ledger: Ledger, log_reason: bool) -> bool:
-    """Run the unit's ``index``-th task (:func:`_run_one`), then send its asset events."""
+    """Run the unit's ``index``-th task (:func:`_run_one`), then send its asset events.
+
+    A download sends none: it is a hit in the team's cache, and Prefect sends no asset event
+    for a ``Cached`` task run either; the run that computed the output sent them.
+    """
     from luisy.assets import emit_materialisation
 
     task = unit.tasks[index]
+    if unit.downloads[index]:
+        return _run_one(task, unit.records[index], unit.reasons[index], ledger, log_reason,
+                        download=True)
     events = (task, unit.outputs[index], unit.keys[index], unit.inputs[index],
               unit.external[index])
     try:

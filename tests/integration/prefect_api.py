@@ -62,3 +62,18 @@ def upstream_ids(task_run) -> set:
     """Ids of the task runs this one waited for (Prefect's recorded dependency edges)."""
     inputs = task_run.task_inputs or {}
     return {ref.id for refs in inputs.values() for ref in refs if hasattr(ref, "id")}
+
+
+def asset_events(uri_prefix: str, expected: int, timeout: float = 30.0) -> list[dict]:
+    """``prefect.asset.*`` events about assets under ``uri_prefix``, once ``expected`` of
+    them are recorded (the server stores events asynchronously)."""
+    body = {"filter": {"event": {"prefix": ["prefect.asset."]},
+                       "any_resource": {"id_prefix": [uri_prefix]}},
+            "limit": 50}
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            events = client.request("POST", "/events/filter", json=body).json()["events"]
+            if len(events) >= expected or time.monotonic() > deadline:
+                return events
+            time.sleep(0.3)

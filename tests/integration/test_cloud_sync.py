@@ -20,7 +20,7 @@ from pathlib import Path
 
 import fsspec
 import pytest
-from prefect_api import flow_run, flow_run_logs, task_runs
+from prefect_api import asset_events, flow_run, flow_run_logs, task_runs
 from remote_tasks import Clean, Cleans, Report, write_sales
 
 import luisy
@@ -182,19 +182,63 @@ def test_a_rebuild_uploads_what_the_remote_holds_under_another_key(team, machine
     assert not again.uploaded  # the remote holds every key already
 
 
-def test_downloads_grouped_in_one_task_run_end_downloaded(machines, request, tmp_path):
-    """``group_size`` packs tiny downloads of one class into a task run, as it packs runs."""
+def test_downloads_share_a_task_run_and_send_no_asset_event(machines, request, tmp_path):
+    """Downloads of one class that are ready together share a task run (up to
+    ``download_group_size``, 100 by default: they run none of the task's code), which ends
+    ``Downloaded``. Like Prefect's ``Cached`` runs they send no asset event: the build that
+    computed the outputs sent those; what is computed from them here names them as inputs."""
     a, b = machines
     team = _remote_on("file", request, tmp_path)
     assert luisy.build(Cleans(), working_dir=str(a), **sync(team, upload=True)).ok
-    summary = luisy.build(Cleans(), working_dir=str(b), group_size=2,
-                          **sync(team, download=True))
-    assert {str(t) for t in summary.downloaded} == {"Clean(month=2024-01)",
-                                                    "Clean(month=2024-02)"}, summary
+    summary = luisy.build(Cleans(), working_dir=str(b), **sync(team, download=True))
+    cleans = {f"Clean(month={m})" for m in ("2024-01", "2024-02")}
+    assert {str(t) for t in summary.downloaded} == cleans, summary
     runs = [r for r in task_runs(summary.flow_run_id, expected=2) if r.name != "Cleans()"]
-    assert [(r.state.name, r.state.message) for r in runs] == [("Downloaded",
-                                                                "downloaded 2 tasks")]
+    assert [(r.name, r.state.name, r.state.message) for r in runs] == [
+        ("Clean x2 (Clean(month=2024-01) … Clean(month=2024-02))", "Downloaded",
+         "downloaded 2 tasks")]
     assert keys_of(b) == keys_of(a)
+
+    # Report is computed here from the downloads: its event is the only one under b
+    assert {str(t) for t in luisy.build(Report(), working_dir=str(b)).completed} == {
+        "Report()"}
+    report = "file://" + str(b / "synctest" / "final" / "Report.json")
+    events = [e for e in asset_events("file://" + str(b), expected=1)
+              if e["event"].startswith("prefect.asset.materialization")]
+    assert [e["resource"]["prefect.resource.id"] for e in events] == [report]
+    assert {r["prefect.resource.id"] for r in events[0]["related"]
+            if r["prefect.resource.role"] == "asset"} == {
+        "file://" + str(b / "synctest" / "interim" / f"Clean_month={m}-01.pkl")
+        for m in ("2024-01", "2024-02")}
+    # on machine A, which computed them, the Cleans are materialised
+    made = {e["resource"]["prefect.resource.id"]
+            for e in asset_events("file://" + str(a), expected=2 + 2)  # + Sales referenced
+            if e["event"] == "prefect.asset.materialization.succeeded"}
+    assert made == {"file://" + str(a / "synctest" / "interim" / f"Clean_month={m}-01.pkl")
+                    for m in ("2024-01", "2024-02")}
+
+
+def test_download_group_size_one_gives_a_task_run_per_download(machines, request, tmp_path):
+    a, b = machines
+    team = _remote_on("file", request, tmp_path)
+    assert luisy.build(Cleans(), working_dir=str(a), **sync(team, upload=True)).ok
+    summary = luisy.build(Cleans(), working_dir=str(b), download_group_size=1,
+                          **sync(team, download=True))
+    assert len(summary.downloaded) == 2, summary
+    runs = [r for r in task_runs(summary.flow_run_id, expected=3) if r.name != "Cleans()"]
+    assert sorted((r.name, r.state.name) for r in runs) == [
+        ("Clean(month=2024-01)", "Downloaded"), ("Clean(month=2024-02)", "Downloaded")]
+    assert all(r.state.message.startswith("downloaded: no output") for r in runs)
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "ten", True])
+def test_a_bad_download_group_size_is_one_line_naming_it(machines, request, tmp_path, bad):
+    _, b = machines
+    team = _remote_on("file", request, tmp_path)
+    with pytest.raises(RemoteError, match=r"^download_group_size .*: not a whole number of "
+                                          r"at least 1 \(1: one task run per download\)$"):
+        luisy.build(Cleans(), working_dir=str(b), download_group_size=bad,
+                    **sync(team, download=True))
 
 
 # ----------------------------------------------------------------- consistency, conflicts

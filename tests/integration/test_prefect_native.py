@@ -1,12 +1,11 @@
 """What a Prefect user looks at, on a real server: cache keys, Cached states, task-run
 parameters, assets and their lineage, one flow per pipeline (issue 14)."""
 import io
-import time
 
 import pytest
 from native_tasks import CleanSales, MonthlyReport, Prices, RawSales
 from prefect.client.orchestration import get_client
-from prefect_api import flow_run, task_runs, upstream_ids
+from prefect_api import asset_events, flow_run, task_runs, upstream_ids
 
 import luisy
 from luisy import cli
@@ -94,25 +93,10 @@ def test_grouped_task_runs_show_their_members_and_materialise_each(prices, worki
     assert set(group.task_inputs) == {"tasks"}
     assert len(group.cache_key) == 64
     raw = {"file://" + RawSales(month=m).output().path for m in MONTHS}
-    events = _asset_events("file://" + str(working_dir), expected=5 + 2)
+    events = asset_events("file://" + str(working_dir), expected=5 + 2)
     made = {e["resource"]["prefect.resource.id"] for e in events
             if e["event"] == "prefect.asset.materialization.succeeded"}
     assert raw <= made and len(made) == 5
-
-
-def _asset_events(uri_prefix: str, expected: int, timeout: float = 30.0) -> list[dict]:
-    """``prefect.asset.*`` events about assets under ``uri_prefix``, once ``expected`` of
-    them are recorded (the server stores events asynchronously)."""
-    body = {"filter": {"event": {"prefix": ["prefect.asset."]},
-                       "any_resource": {"id_prefix": [uri_prefix]}},
-            "limit": 50}
-    deadline = time.monotonic() + timeout
-    with get_client(sync_client=True) as client:
-        while True:
-            events = client.request("POST", "/events/filter", json=body).json()["events"]
-            if len(events) >= expected or time.monotonic() > deadline:
-                return events
-            time.sleep(0.3)
 
 
 def test_each_output_written_is_a_prefect_asset_materialised_from_its_inputs(prices,
@@ -123,7 +107,7 @@ def test_each_output_written_is_a_prefect_asset_materialised_from_its_inputs(pri
     uri = {t: "file://" + t.output().path for t in
            (Prices(), RawSales(month="2024-01"), CleanSales(month="2024-01"), root)}
     prefix = "file://" + str(working_dir)
-    events = _asset_events(prefix, expected=3 + 1)  # 3 materialised, the external referenced
+    events = asset_events(prefix, expected=3 + 1)  # 3 materialised, the external referenced
 
     made = {e["resource"]["prefect.resource.id"]: e for e in events
             if e["event"] == "prefect.asset.materialization.succeeded"}
@@ -204,7 +188,7 @@ def test_a_failed_task_emits_a_failed_materialisation(working_dir):
 
     summary = luisy.build(Broken())
     assert summary.failed == {Broken()}
-    events = _asset_events("file://" + str(working_dir), expected=1)
+    events = asset_events("file://" + str(working_dir), expected=1)
     assert [(e["event"], e["resource"]["prefect.resource.id"]) for e in events] == [
         ("prefect.asset.materialization.failed", "file://" + Broken().output().path)]
 
@@ -215,7 +199,7 @@ def test_a_wide_fan_in_names_as_many_inputs_as_an_event_may_hold(working_dir):
     root = FanIn(n=120)
     assert luisy.build(root, workers=4).ok
     uri = "file://" + root.output().path
-    events = _asset_events(uri, expected=1)
+    events = asset_events(uri, expected=1)
     assert len(events) == 1
     event = events[0]
     assert len(event["related"]) <= 100  # Prefect's limit: the event is accepted, not dropped

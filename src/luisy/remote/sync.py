@@ -69,12 +69,18 @@ class Remote:
     folders read so far, and the transfers in flight."""
 
     def __init__(self, settings: RemoteSettings, downloads: bool = False,
-                 uploads: bool = False, transfers: int = TRANSFERS, layout: str = "mirror"):
+                 uploads: bool = False, transfers: int = TRANSFERS, layout: str = "mirror",
+                 group_size: int = 1):
         import fsspec
 
         self.settings = settings
         #: what the build asked for: fetch outputs the remote has, send those it makes
         self.downloads, self.uploads = downloads, uploads
+        if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 1:
+            raise RemoteError(f"download_group_size {group_size!r}: not a whole number of "
+                              "at least 1 (1: one task run per download)")
+        #: up to how many downloads of one class share a task run
+        self.group_size = group_size
         if layout not in LAYOUTS:
             raise RemoteError(f"remote_layout '{layout}': not a layout; use one of "
                               f"{', '.join(LAYOUTS)}")
@@ -319,7 +325,8 @@ def remote_for_build(settings: Any) -> Iterator[Remote | None]:
                           "remote_block, or luisy 1.x's azure_account_name and "
                           "azure_container_name")
     remote = Remote(spec, downloads=downloads, uploads=uploads,
-                    layout=settings.get_param("remote_layout"))
+                    layout=settings.get_param("remote_layout"),
+                    group_size=settings.get_param("download_group_size"))
     token = _CURRENT.set(remote)
     try:
         yield remote
