@@ -122,9 +122,11 @@ def run_luisy(shape: str, n: int, workers: int, folder: str) -> tuple[float, str
     return end - start, phases
 
 
-def make_prefect_baseline(shape: str, workers: int) -> Callable[[int, str], float]:
+def make_prefect_baseline(shape: str, workers: int,
+                          assets: bool = False) -> Callable[[int, str], float]:
     from prefect import flow, task
     from prefect.cache_policies import NO_CACHE
+    from prefect.events import emit_event
     from prefect.futures import wait
     from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -133,10 +135,23 @@ def make_prefect_baseline(shape: str, workers: int) -> Callable[[int, str], floa
                                      tags=[], cache_policy=NO_CACHE, persist_result=False,
                                      log_prints=True)
 
+    def materialised(path: str, name: str, inputs: list[str]) -> None:
+        """With ``assets``: the asset event luisy sends for an output (luisy.assets), the same
+        resource, related resources and payload shape, from the hand-written task."""
+        if assets:
+            related = [{"prefect.resource.id": "file://" + p, "prefect.resource.role": "asset"}
+                       for p in inputs]
+            related.append({"prefect.resource.id": "luisy",
+                            "prefect.resource.role": "asset-materialized-by"})
+            emit_event(event="prefect.asset.materialization.succeeded",
+                       resource={"prefect.resource.id": "file://" + path}, related=related,
+                       payload={"task": name, "luisy_key": "0" * 64})
+
     @task(name="Leaf", task_run_name="Leaf(i={i})", **task_opts)
     def leaf(i: int, path: str) -> None:
         with open(path, "wb") as fh:
             pickle.dump(PAYLOAD, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        materialised(path, f"Leaf(i={i})", [])
 
     @task(name="FanIn", task_run_name="FanIn(n={n})", **task_opts)
     def root(n: int) -> None:
@@ -146,6 +161,8 @@ def make_prefect_baseline(shape: str, workers: int) -> Callable[[int, str], floa
     def link(k: int, path: str) -> None:
         with open(path, "wb") as fh:
             pickle.dump(PAYLOAD, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        before = os.path.join(os.path.dirname(path), f"Chain_k={k - 1}.pkl")
+        materialised(path, f"Chain(k={k})", [before] if k else [])
 
     def run(n: int, folder: str) -> tuple[float, str]:
         @flow(name="FanInBaseline", flow_run_name=f"FanIn(n={n})",
@@ -197,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", type=float, default=1.2)
     parser.add_argument("--heartbeats", action="store_true",
                         help="keep Prefect's flow-run heartbeats on for both sides")
+    parser.add_argument("--assets", action="store_true",
+                        help="the hand-written tasks send the asset event luisy sends for "
+                             "each output: the difference left is luisy's own")
     args = parser.parse_args(argv)
 
     tmp = tempfile.mkdtemp(prefix="luisy-bench-fanin-")
@@ -213,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         with server, heartbeats(args.heartbeats):
-            baseline = make_prefect_baseline(args.shape, args.workers)
+            baseline = make_prefect_baseline(args.shape, args.workers, args.assets)
             extra = 1 if args.shape == "fanin" else 0  # the root task run
             sides: dict[str, Callable[[int], tuple[float, str]]] = {
                 "luisy": lambda n: run_luisy(args.shape, n, args.workers, fresh_dir()),
@@ -252,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
           f"prefect {statistics.median(cpu_times['prefect']):.2f}s")
     print(f"{args.shape} {args.tasks}: luisy {luisy_s:.1f}s, prefect {prefect_s:.1f}s, "
           f"ratio {ratio:.2f} (target <= {args.target}; medians of {args.rounds} rounds, "
-          f"workers={args.workers}, heartbeats {'on' if args.heartbeats else 'off'})")
+          f"workers={args.workers}, heartbeats {'on' if args.heartbeats else 'off'}, "
+          f"baseline asset events {'on' if args.assets else 'off'})")
     return 0 if ratio <= args.target else 1
 
 
