@@ -7,10 +7,12 @@ Prefect's default UI shows, followed by the same graph as mermaid, which only it
 become a multi-megabyte artifact; the cap is stated in the artifact.
 
 They are sent from a background thread (:class:`Publisher`), so an API call that waits on a busy
-server never holds up the tasks, with the flow run's own client: the flow run waits for them
-before it ends (one request, the outputs table), which costs less than a client of their own
-(making one loads the TLS certificates: ~0.1 s of CPU, on the build's critical path). A failed
-artifact is a warning in the flow run's log, never a failed build.
+server never holds up the tasks, with the flow run's own client, which costs less than a client
+of their own (making one loads the TLS certificates: ~0.1 s of CPU, on the build's critical
+path). ``build()`` opens that client around the flow run and waits for the artifacts after it,
+so the outputs table, sent when the last task is done, overlaps Prefect's last calls of the run
+instead of coming before them; a flow of :func:`luisy.flow` waits for them before it ends. A
+failed artifact is a warning in the flow run's log, never a failed build.
 """
 from __future__ import annotations
 

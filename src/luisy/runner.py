@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from luisy.assets import asset_key
 from luisy.cache import (
@@ -49,6 +49,9 @@ from luisy.task_runs import (
 )
 from luisy.tasks.base import ExternalTask, Task
 from luisy.unfinished_runs import forget, mark_crashed, record
+
+if TYPE_CHECKING:
+    from luisy.artifacts import Publisher
 
 #: progress(event, step, seconds): event is "start", "done", "failed" or "upstream failed"
 Progress = Callable[[str, Step, float], None]
@@ -477,9 +480,11 @@ def _raised(state: Any) -> BaseException | None:
 
 def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
                         progress: Progress | None = None, report_complete: bool = False,
-                        group_size: int = 1) -> None:
+                        group_size: int = 1, publisher: Publisher | None = None) -> None:
     """Run the plan's steps as task runs of the flow run this is called in, and publish its
-    artifacts (sent while the tasks run, waited for before this returns).
+    artifacts: sent while the tasks run, and waited for before this returns, unless the
+    caller gives the ``publisher`` and waits for it itself (:func:`run_flow`, after the flow
+    run: the outputs table, sent at the end, then overlaps Prefect's last calls of the run).
 
     The Prefect server is watched meanwhile (:mod:`luisy.server_watch`): when it stops
     answering, nothing more starts, ``summary.server_lost`` says so, and no more artifacts
@@ -493,7 +498,8 @@ def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
     ctx = FlowRunContext.get()
     summary.flow_run_id = ctx.flow_run.id if ctx and ctx.flow_run else None
     unfinished = _record_the_run(summary.flow_run_id)
-    publisher = Publisher()
+    waits = publisher is None
+    publisher = publisher or Publisher()
     publisher.submit(publish_plan, plan)
     ledger = Ledger(plan.stores)
     in_threads = isinstance(ctx.task_runner, ThreadPoolTaskRunner)
@@ -519,7 +525,8 @@ def run_in_current_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
             _finish_uploads(remote, summary)
         if summary.server_lost is None:
             publisher.submit(publish_outputs, plan, summary)
-        publisher.wait()
+        if waits:
+            publisher.wait()
         if unfinished and summary.server_lost is None:
             forget(unfinished)
 
@@ -569,10 +576,10 @@ def luisy_build(build: str) -> Any:
     """The flow function of ``build()``. A failed build ends its flow run Failed with the
     summary as its message, returned as a state, not raised: raised, Prefect would log it
     again with a traceback of luisy's scheduler, after the failed task's own."""
-    plan, summary, workers, progress, report_complete, group_size = _BUILDS[build]
+    plan, summary, workers, progress, report_complete, group_size, publisher = _BUILDS[build]
     try:
         run_in_current_flow(plan, summary, workers, progress, report_complete,
-                            group_size=group_size)
+                            group_size=group_size, publisher=publisher)
     except BuildFailed as exc:  # (a lost server is raised: no state could reach it)
         from prefect.states import Failed
 
@@ -583,13 +590,24 @@ def luisy_build(build: str) -> Any:
 def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
              progress: Progress | None = None, task_runner: Any = None,
              report_complete: bool = False, group_size: int = 1) -> None:
-    """Run the plan's ``run`` steps as one Prefect flow run named after the root task."""
+    """Run the plan's ``run`` steps as one Prefect flow run named after the root task.
+
+    The flow run's API client is opened here, around the run, so that it outlives it: the
+    artifacts still being sent when the flow function returns (the outputs table, which
+    waits on a server busy recording the last task runs) go out while Prefect makes the
+    run's own last calls, and are waited for after them.
+    """
     from prefect import flow
+    from prefect.context import SyncClientContext
     from prefect.task_runners import ThreadPoolTaskRunner
+
+    from luisy.artifacts import Publisher
 
     root = plan.root
     build_id = uuid.uuid4().hex
-    _BUILDS[build_id] = (plan, summary, workers, progress, report_complete, group_size)
+    publisher = Publisher()
+    _BUILDS[build_id] = (plan, summary, workers, progress, report_complete, group_size,
+                         publisher)
 
     runner_flow = flow(
         luisy_build,
@@ -604,8 +622,11 @@ def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
 
     try:
         # watched from before the flow run starts until after its last API call
-        with own_client_settings(), watching():
-            state = runner_flow(build=build_id, return_state=True)
+        with own_client_settings(), watching(), SyncClientContext.get_or_create():
+            try:
+                state = runner_flow(build=build_id, return_state=True)
+            finally:
+                publisher.wait()
     except Exception:
         if summary.server_lost is None:
             raise

@@ -125,7 +125,8 @@ def test_braces_in_parameter_values_do_not_break_run_names(working_dir):
 def test_self_logger_writes_into_the_task_run_logs(working_dir):
     summary = luisy.build(Leaf(i=7))
     (run,) = task_runs(summary.flow_run_id, expected=1)
-    assert any("leaf 7 says hello" in line for line in task_run_logs(run.id))
+    assert any("leaf 7 says hello" in line
+               for line in task_run_logs(run.id, contains="leaf 7 says hello"))
 
 
 def test_print_reaches_the_console_and_the_task_run_logs(working_dir, capfd):
@@ -285,6 +286,33 @@ def test_an_artifact_that_cannot_be_created_is_a_warning_not_a_failure(working_d
                for m in logs), logs
 
 
+def test_the_outputs_table_is_on_the_flow_run_when_build_returns(working_dir, monkeypatch):
+    """It is sent after the last task, while Prefect ends the flow run, and waited for by
+    build(): no polling here. Failing then, it is still a warning in the flow run's log."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    import luisy.artifacts
+
+    summary = luisy.build(Leaf(i=4))
+    with get_client(sync_client=True) as client:
+        artifacts = {a.key: a for a in client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[summary.flow_run_id])))}
+    assert set(artifacts) == {"luisy-plan-leaf", "luisy-dag-leaf", "luisy-outputs-leaf"}
+    assert str(Leaf(i=4)) in artifacts["luisy-outputs-leaf"].data
+    assert Leaf(i=4).output().path in artifacts["luisy-outputs-leaf"].data
+
+    def broken_publisher(plan, summary):
+        raise RuntimeError("outputs table refused")
+
+    monkeypatch.setattr(luisy.artifacts, "publish_outputs", broken_publisher)
+    summary = luisy.build(Leaf(i=5))
+    assert summary.ok and Leaf(i=5).complete()
+    logs = flow_run_logs(summary.flow_run_id, contains="outputs table refused")
+    assert any("could not create an artifact: RuntimeError: outputs table refused" in m
+               for m in logs), logs
+
+
 def test_tiny_tasks_of_a_grouped_class_share_task_runs(working_dir):
     from itasks import Tiny, TinyFanIn
 
@@ -318,7 +346,7 @@ def test_a_failing_member_fails_its_group_run_and_only_itself(working_dir):
     assert group.state.is_failed()
     assert "1 of 4 grouped tasks failed: Tiny(i=2, bad=True)" in group.state.message
     assert runs["Tiny x2 (Tiny(i=4, bad=False) … Tiny(i=5, bad=False))"].state.is_completed()
-    logs = "\n".join(task_run_logs(group.id))
+    logs = "\n".join(task_run_logs(group.id, contains="ValueError: tiny 2 is bad"))
     assert "ValueError: tiny 2 is bad" in logs
 
 

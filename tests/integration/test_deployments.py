@@ -395,7 +395,8 @@ def test_the_run_writes_the_outputs_and_their_keys(deployed):
 def test_self_logger_lines_land_in_the_task_run_logs(deployed):
     runs = {r.name: r for r in task_runs(deployed.run.id)}
     clean = runs["CleanSales(month=2024-01, min_quantity=1)"]
-    assert any("kept 195 of 200 orders" in line for line in task_run_logs(clean.id))
+    assert any("kept 195 of 200 orders" in line
+               for line in task_run_logs(clean.id, contains="kept 195 of 200 orders"))
 
 
 def test_deploying_leaves_the_checkout_alone(deployed):
