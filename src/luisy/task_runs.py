@@ -238,7 +238,7 @@ def _run_member(unit: RunUnit, index: int, ledger: Ledger, log_reason: bool) -> 
               unit.external[index])
     try:
         ran = _run_one(task, unit.records[index], unit.reasons[index], ledger, log_reason,
-                       unit.forced[index], unit.downloads[index])
+                       unit.forced[index])
     except Exception:
         emit_materialisation(*events, ok=False)
         raise
