@@ -25,8 +25,9 @@ class Records(Protocol):
     def is_current(self, task: Any) -> bool:
         """The output exists and holds the task's current key."""
 
-    def written(self, task: Any) -> None:
-        """``task.write()`` just stored the task's output."""
+    def written(self, task: Any, written: Any = None) -> None:
+        """``task.write()`` just stored the task's output; ``written``: what the target's
+        write knew of its bytes (:class:`luisy.targets.written.Written`, None: nothing)."""
 
 
 @dataclass

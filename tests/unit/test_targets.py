@@ -1,6 +1,7 @@
 """Local targets used directly: the read/write/exists/remove API and its errors."""
 from __future__ import annotations
 
+import hashlib
 import os
 
 import pandas as pd
@@ -55,6 +56,25 @@ def test_pickle_any_object(tmp_path):
     obj = {"set": {1, 2}, "tuple": (1, "a"), "none": None}
     target.write(obj)
     assert target.read() == obj
+
+
+@pytest.mark.parametrize(("cls", "obj"), [
+    (PickleTarget, list(range(200_000))),  # pickled in frames of 64 KiB: many writes
+    (PickleTarget, os.urandom(1 << 20)),  # one large buffer, written past pickle's frames
+    (PickleTarget, "tiny"),
+    (JSONTarget, {"ü": [1, 2]}),
+])
+def test_a_serialising_write_knows_the_digest_and_signature_of_its_bytes(tmp_path, cls, obj):
+    target = cls(tmp_path / f"obj.{cls.file_ending}")
+    written = target.write(obj)
+    with open(target.path, "rb") as fh:
+        assert written.digest == hashlib.sha256(fh.read()).hexdigest()
+    assert written.signature == target.signature()  # taken before the rename: it survives
+    assert target.read() == obj
+
+
+def test_a_write_by_a_library_knows_nothing_of_its_bytes(tmp_path):
+    assert CSVTarget(tmp_path / "f.csv").write(FRAME) is None
 
 
 def test_overwrite_replaces_content(tmp_path):

@@ -57,6 +57,17 @@ class Report(luisy.Task):
 
 @luisy.project_name("verify")
 @luisy.interim
+class Appended(luisy.Task):
+    """Writes through self.write(), then adds to the file itself (pickle.load stops at the
+    pickle's end): the bytes recorded are the ones there at the end."""
+    def run(self):
+        self.write({"a": 1})
+        with open(self.output().path, "ab") as fh:
+            fh.write(b"and a tail")
+
+
+@luisy.project_name("verify")
+@luisy.interim
 @luisy.parquetdir_output(outdir="parts")
 class Parts(luisy.Task):
     def run(self):
@@ -117,6 +128,36 @@ def test_a_by_hand_write_records_the_checksum_of_its_bytes(tasks, working_dir):
     assert _details(working_dir, "/verify/raw/Sales.csv")["content"] == expected
     with open(working_dir / "verify" / ".luisy.hash", encoding="utf-8") as fh:
         assert all(isinstance(v, str) for v in json.load(fh).values())  # 1.x's shape
+
+
+def _sha256(path) -> str:
+    with open(path, "rb") as fh:
+        return "sha256:" + hashlib.sha256(fh.read()).hexdigest()
+
+
+@pytest.mark.usefixtures("prefect_server")
+@pytest.mark.parametrize("by_hand", [False, True], ids=["build", "by hand"])
+def test_the_checksum_a_write_takes_on_the_way_is_of_the_bytes_on_disk(tasks, working_dir,
+                                                                       by_hand):
+    """A pickle write hashes its bytes as it goes: nothing is read back for the checksum."""
+    task = tasks.Prices()
+    if by_hand:
+        task.run()
+    else:
+        assert luisy.build(task).ok
+    assert _details(working_dir, "/verify/raw/Prices.pkl")["content"] == \
+        _sha256(task.output().path)
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_run_that_changes_its_file_after_the_write_records_the_bytes_at_its_end(
+        tasks, working_dir, capsys):
+    task = tasks.Appended()
+    assert luisy.build(task).ok
+    assert _details(working_dir, "/verify/interim/Appended.pkl")["content"] == \
+        _sha256(task.output().path)
+    assert task.read() == {"a": 1}
+    assert _verify_cli("Appended", working_dir, capsys)[0] == 0
 
 
 def test_a_truncated_csv_reads_without_error_but_verify_names_it(tasks, working_dir, capsys):

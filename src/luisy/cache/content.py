@@ -6,7 +6,8 @@ when a key is recorded for a local file or folder, its checksum goes into that o
 details in ``.luisy.keys.json`` (``"content": "sha256:<hex>"``), and ``luisy verify`` or a
 build with ``verify=True`` compare it with the bytes there now.
 
-A file costs one open and one read; a folder, one per file below it, its digest taken over
+A file costs one open and one read (none when the write itself took the digest: see
+:mod:`luisy.targets.written`); a folder, one per file below it, its digest taken over
 the sorted relative paths and their files' digests (temporary files of writers are left
 out). Targets that cannot tell (tables, remote blobs: no local folder, no signature) record
 none: their outputs, like those of stores written before checksums, are "not checkable".
@@ -21,10 +22,10 @@ from luisy.cache.store import Record
 from luisy.errors import TargetError
 from luisy.targets.atomic import TMP_MARKER
 from luisy.targets.base import Target
+from luisy.targets.written import ALGORITHM, Written
 
-#: the details' field holding the checksum, and how its value starts
+#: the details' field holding the checksum, and how its value starts (:data:`ALGORITHM`)
 FIELD = "content"
-ALGORITHM = "sha256"
 
 
 def file_digest(path: str) -> str:
@@ -81,9 +82,13 @@ def content_checksum(target: Target) -> str | None:
                           f"{type(exc).__name__}: {exc}") from exc
 
 
-def with_content(record: Record, target: Target) -> Record:
+def with_content(record: Record, target: Target, written: Written | None = None) -> Record:
     """``record`` with the checksum of ``target``'s bytes in its details, for committing the
-    key right after the output was written (unchanged when the target cannot tell)."""
+    key right after the output was written (unchanged when the target cannot tell).
+    ``written``: what the write that put the bytes there now took of them (their digest), so
+    they are not read again."""
+    if written is not None:
+        return record.with_details({FIELD: f"{ALGORITHM}:{written.digest}"})
     checksum = content_checksum(target)
     if checksum is None:
         return record

@@ -12,7 +12,8 @@ across processes and threads, see ``locks.py``),
 3. *commit*: after ``run()`` returned, the new key is recorded, and only if the output was
    written during this run (through ``self.write()``, or its file changed): a ``run()`` that
    wrote nothing fails and records nothing. The key's details get the checksum of the bytes
-   just written (see ``content.py``), so bytes changed later are found by ``luisy verify``,
+   just written (see ``content.py``; the digest ``self.write()`` took on the way, while the
+   file is still the one it wrote), so bytes changed later are found by ``luisy verify``,
    and a table's version (see ``data_version.py``), so a rewrite outside luisy reruns what
    reads it.
 
@@ -45,6 +46,7 @@ from luisy.errors import OutputNotWrittenError
 from luisy.graph import build_graph
 from luisy.targets.atomic import atomic_path, leftovers, remove_entries
 from luisy.targets.base import Target
+from luisy.targets.written import Written
 from luisy.tasks.base import ExternalTask, Task
 
 
@@ -56,10 +58,12 @@ def record_of(task: Task, key: TaskKey) -> Record | None:
     return Record(place[0], place[1], key.key, key.details(), key.fingerprint_details())
 
 
-def as_written(task: Task, record: Record, target: Target) -> Record:
-    """``record`` of an output just written: with its bytes' checksum (local outputs) or its
-    table's version (tables), for finding changes made to it later."""
-    record = with_content(record, target)
+def as_written(task: Task, record: Record, target: Target,
+               written: Written | None = None) -> Record:
+    """``record`` of an output just written: with its bytes' checksum (local outputs; from
+    ``written``, the write's digest, when it is of the bytes there now) or its table's version
+    (tables), for finding changes made to it later."""
+    record = with_content(record, target, written)
     version = written_version(task, target)
     if version is None:
         return record
@@ -112,6 +116,8 @@ def holds(store: KeyStore, record: Record, legacy: str) -> bool:
 class _Attempt:
     task: Task
     wrote: bool = False
+    #: what the last ``self.write()`` knew of its bytes
+    written: Written | None = None
 
 
 #: the run in progress in this context (a thread of a task run), to which write() reports
@@ -153,7 +159,10 @@ class Ledger:
             if not target.exists() or not (attempt.wrote or changed):
                 raise OutputNotWrittenError(
                     f"{task}: run() finished without writing its output {target.location}")
-            return as_written(task, record, target)
+            written = attempt.written
+            # the digest of the last write is of the bytes there only if nothing rewrote them
+            return as_written(task, record, target,
+                              written if written and written.signature == after else None)
 
         return self._transaction(task, record, commit, forced)
 
@@ -230,14 +239,15 @@ class Records:
         return holds(stores.for_folder(record.folder), record, chain.legacy(task)) and \
             task.output().exists()
 
-    def written(self, task: Task) -> None:
+    def written(self, task: Task, written: Written | None = None) -> None:
         attempt = _ATTEMPT.get()
         if attempt is not None and attempt.task is task:
-            attempt.wrote = True  # the build's transaction commits after run() returns
+            # the build's transaction commits after run() returns
+            attempt.wrote, attempt.written = True, written
             return
         record = record_of(task, current_key(task))
         if record is not None:
             store = HashStore(record.folder)
-            store.record(as_written(task, record, task.output()))
+            store.record(as_written(task, record, task.output(), written))
             store.compact()
 

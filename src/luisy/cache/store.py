@@ -328,6 +328,8 @@ class HashStore:
         self._changed = False
         #: this process's descriptor of the live journal, open while it appends
         self._fd: int | None = None
+        #: device and inode of the journal ``_fd`` is open on
+        self._fd_inode: tuple[int, int] | None = None
         #: the hash file as last read: a compaction replaces it
         self._hash_identity: tuple[int, int] | None = None
         self._loaded = False
@@ -514,9 +516,10 @@ class HashStore:
                 os.makedirs(self.folder, exist_ok=True)
                 self._fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
                                    0o644)
+                own = os.fstat(self._fd)
+                self._fd_inode = own.st_dev, own.st_ino
             os.write(self._fd, data)
-            own = os.fstat(self._fd)
-            if _inode(self.journal_path) == (own.st_dev, own.st_ino):
+            if _inode(self.journal_path) == self._fd_inode:
                 return
             self._close_journal()
 

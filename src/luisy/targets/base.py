@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from luisy.errors import TargetError
+from luisy.targets.written import Written
 
 
 def is_spark_frame(obj: Any) -> bool:
@@ -79,9 +80,11 @@ class Target(ABC):
             raise TargetError(f"cannot read {self.location}: {type(exc).__name__}: {exc}") \
                 from exc
 
-    def write(self, obj: Any) -> None:
+    def write(self, obj: Any) -> Written | None:
+        """Store ``obj``; returns what the write knows of the bytes it put in place (their
+        digest, for the key's record) or None when it cannot tell."""
         try:
-            self._write(obj)
+            return self._write(obj)
         except TargetError:
             raise
         except Exception as exc:
@@ -98,7 +101,7 @@ class Target(ABC):
     def _read(self) -> Any: ...
 
     @abstractmethod
-    def _write(self, obj: Any) -> None: ...
+    def _write(self, obj: Any) -> Written | None: ...
 
     @abstractmethod
     def _exists(self) -> bool: ...

@@ -1,7 +1,9 @@
 """Targets on the local file system (or a mounted one such as ``/dbfs``).
 
 Each file format is a pair ``_dump(obj, path)`` / ``_load(path)``; writes go through
-:func:`~luisy.targets.atomic.atomic_path`. Keyword options of the decorator go to pandas.
+:func:`~luisy.targets.atomic.atomic_path`. Formats serialised here (pickle, JSON) are written
+with :func:`~luisy.targets.written.write_hashed`, which gives the bytes' digest for free.
+Keyword options of the decorator go to pandas.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from luisy.errors import NotSupportedError, TargetError, WrongTypeError
 from luisy.targets.atomic import TMP_MARKER, _remove, atomic_path
 from luisy.targets.base import Target, is_spark_frame
+from luisy.targets.written import Written, signature_of, write_hashed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,22 +82,23 @@ class LocalTarget(Target):
     def signature(self) -> tuple[int, int, int, int] | None:
         """Device, inode, mtime and size: an atomic write always gives a new inode."""
         try:
-            st = os.stat(self._path)
+            return signature_of(os.stat(self._path))
         except FileNotFoundError:
             return None
-        return st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size
 
     def _remove(self) -> None:
         _remove(self._path)
 
-    def _write(self, obj: Any) -> None:
+    def _write(self, obj: Any) -> Written | None:
         with atomic_path(self._path) as tmp:
-            self._dump(obj, tmp)
+            return self._dump(obj, tmp)
 
     def _read(self) -> Any:
         return self._load(self._path)
 
-    def _dump(self, obj: Any, path: str) -> None:
+    def _dump(self, obj: Any, path: str) -> Written | None:
+        """Write ``obj`` to the file or folder ``path``; what the write knows of its bytes
+        (:func:`~luisy.targets.written.write_hashed`), None when a library wrote them."""
         raise NotSupportedError(f"{type(self).__name__} cannot be written")
 
     def _load(self, path: str) -> Any:
@@ -108,9 +112,9 @@ class PickleTarget(LocalTarget):
     file_ending = "pkl"
     requires_pandas = False
 
-    def _dump(self, obj: Any, path: str) -> None:
-        with open(path, "wb") as fh:
-            pickle.dump(obj, fh, protocol=self.kwargs.get("protocol", pickle.HIGHEST_PROTOCOL))
+    def _dump(self, obj: Any, path: str) -> Written:
+        protocol = self.kwargs.get("protocol", pickle.HIGHEST_PROTOCOL)
+        return write_hashed(path, lambda fh: pickle.dump(obj, fh, protocol=protocol))
 
     def _load(self, path: str) -> Any:
         with open(path, "rb") as fh:
@@ -121,11 +125,11 @@ class JSONTarget(LocalTarget):
     file_ending = "json"
     requires_pandas = False
 
-    def _dump(self, obj: Any, path: str) -> None:
+    def _dump(self, obj: Any, path: str) -> Written:
         if not isinstance(obj, (dict, list)):
             raise WrongTypeError(f"JSONTarget needs a dict or list, got {type(obj).__name__}")
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=self.kwargs.get("indent", 4), default=str)
+        text = json.dumps(obj, indent=self.kwargs.get("indent", 4), default=str)
+        return write_hashed(path, lambda fh: fh.write(text.encode("utf-8")))
 
     def _load(self, path: str) -> Any:
         with open(path, encoding="utf-8") as fh:

@@ -411,8 +411,7 @@ class Task(metaclass=TaskMeta):
     def write(self, obj: Any) -> None:
         """Store ``obj`` as the output and record the current key with it (in a build: once
         ``run()`` returned)."""
-        self.output().write(obj)
-        provided.need("records").written(self)
+        provided.need("records").written(self, self.output().write(obj))
 
     def read_input(self) -> Any:
         return map_structure(lambda target: target.read(), self.input())
