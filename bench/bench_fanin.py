@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from _worker import heartbeats
+from _worker import asset_event, heartbeats
 
 import luisy
 from luisy.testing.server import PrefectServer
@@ -126,7 +126,6 @@ def make_prefect_baseline(shape: str, workers: int,
                           assets: bool = False) -> Callable[[int, str], float]:
     from prefect import flow, task
     from prefect.cache_policies import NO_CACHE
-    from prefect.events import emit_event
     from prefect.futures import wait
     from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -136,16 +135,8 @@ def make_prefect_baseline(shape: str, workers: int,
                                      log_prints=True)
 
     def materialised(path: str, name: str, inputs: list[str]) -> None:
-        """With ``assets``: the asset event luisy sends for an output (luisy.assets), the same
-        resource, related resources and payload shape, from the hand-written task."""
         if assets:
-            related = [{"prefect.resource.id": "file://" + p, "prefect.resource.role": "asset"}
-                       for p in inputs]
-            related.append({"prefect.resource.id": "luisy",
-                            "prefect.resource.role": "asset-materialized-by"})
-            emit_event(event="prefect.asset.materialization.succeeded",
-                       resource={"prefect.resource.id": "file://" + path}, related=related,
-                       payload={"task": name, "luisy_key": "0" * 64})
+            asset_event(path, name, inputs)
 
     @task(name="Leaf", task_run_name="Leaf(i={i})", **task_opts)
     def leaf(i: int, path: str) -> None:

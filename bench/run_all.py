@@ -221,6 +221,7 @@ class Bench:
         tag = "".join(c if c.isalnum() else "-" for c in tag)
         name = f"{self.counter:03d}-{side}-{op}{'-' + tag if tag else ''}"
         spec = {**spec, "side": side, "op": op, "heartbeats": self.args.heartbeats,
+                "assets": not self.args.no_assets,
                 "result": os.path.join(self.logs, f"{name}.result.json")}
         if workdir:
             spec["workdir"] = workdir
@@ -663,7 +664,13 @@ def report(args: argparse.Namespace, info: dict, command: str, results: dict,
            "~0.1 s, see bench/README.md)." if args.heartbeats else
            "off for every side (`--heartbeats` keeps them): with them every flow run lasts "
            "a whole number of seconds plus ~0.1 s, a rounding that would decide the ratio "
-           "of short runs."),
+           "of short runs.")
+        + (" The hand-written flow sends no asset events (`--no-assets`); luisy 2 sends one "
+           "per output." if args.no_assets else
+           " Asset events: the hand-written flow's tasks send the one luisy 2 sends for each "
+           "output (`prefect.asset.materialization.succeeded`, the same resources and "
+           "payload shape; `--no-assets`: none), so Prefect's cost of assets is on both "
+           "sides."),
         "",
         "## Targets",
         "",
@@ -848,6 +855,9 @@ def main(argv: list[str] | None = None) -> int:
                              "floor: only luisy 2 against the hand-written flow (fan-in 1,000 "
                              "and 3,000, chain, the DAG edit), to bench/RESULTS-floor.md; "
                              "unless --output says otherwise")
+    parser.add_argument("--no-assets", action="store_true",
+                        help="the hand-written flow sends no asset events (luisy sends one "
+                             "per output, as Prefect assets); by default it sends the same")
     parser.add_argument("--heartbeats", action="store_true",
                         help="keep Prefect's flow-run heartbeats on (its default); off, every "
                              "flow run of every side is not rounded up to whole seconds")
