@@ -82,9 +82,11 @@ class Target(ABC):
 
     def write(self, obj: Any) -> Written | None:
         """Store ``obj``; returns what the write knows of the bytes it put in place (their
-        digest, for the key's record) or None when it cannot tell."""
+        digest, for the key's record) or None when it cannot tell (a subclass's ``_write``
+        that returns anything else is taken to know nothing)."""
         try:
-            return self._write(obj)
+            written = self._write(obj)
+            return written if isinstance(written, Written) else None
         except TargetError:
             raise
         except Exception as exc:
