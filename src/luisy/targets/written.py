@@ -56,7 +56,7 @@ class _Sink:
 def write_hashed(path: str, dump: Callable[[Any], None]) -> Written:
     """Create the file ``path`` and let ``dump(fh)`` write into it, taking the digest of the
     bytes on the way. Four system calls for a small file (open, write, stat, close) where a
-    buffered ``open()`` and a read-back take twelve."""
+    buffered ``open()`` and reading the bytes back took fifteen (strace)."""
     fd = os.open(path, _FLAGS, 0o666)
     try:
         sink = _Sink(fd)
