@@ -162,7 +162,8 @@ class Ledger:
             written = attempt.written
             # the digest of the last write is of the bytes there only if nothing rewrote them
             return as_written(task, record, target,
-                              written if written and written.signature == after else None)
+                              written if written is not None and written.signature == after
+                              else None)
 
         return self._transaction(task, record, commit, forced)
 

@@ -38,7 +38,8 @@ class Written:
 
 class _Sink:
     """A file object that only writes: each chunk goes to the digest and to the descriptor
-    (no buffer: pickle writes frames of 64 KiB at least, JSON one string)."""
+    (no buffer of its own: pickle hands over frames of up to 64 KiB, or below protocol 4 the
+    whole pickle, and large buffers by themselves; JSON one string)."""
 
     def __init__(self, fd: int):
         self._fd = fd
