@@ -5,7 +5,8 @@ in flight, so no worker thread is parked waiting and the limit holds whatever th
 (threads by default, Dask across machines). When the task runner is itself a pool of at most
 ``workers`` threads (the default), up to ``workers`` more ready tasks wait in its queue, so a
 thread that finishes a task starts the next without waiting for the scheduler's turn.
-Upstream task runs are passed as ``wait_for``, so Prefect records the dependency edges. A
+Prefect records the dependency edges (the upstream task runs, as ``wait_for`` inputs), without
+waiting on them: they are done when a task is submitted (:func:`edges_only`). A
 failing task fails its task run (traceback in its logs); its downstream is never submitted and
 is reported as upstream-failed; independent branches finish.
 """
@@ -317,11 +318,14 @@ class _Scheduler:
                            [asset_key(t) for t in unit], inputs, external,
                            [s.decision is Decision.DOWNLOAD for s in steps])
         register(run_unit)
+        task = self.prefect_task(type(unit[0]), len(unit) > 1)
+        parameters = run_unit.parameters(carry=not self.in_threads)
         # the flow run's task runner, as Task.submit would: the luisy task's parameters may
         # be named like submit's own keywords (wait_for, return_state)
-        future = self.task_runner.submit(self.prefect_task(type(unit[0]), len(unit) > 1),
-                                         run_unit.parameters(carry=not self.in_threads),
-                                         list(upstream.values()))
+        if self.in_threads and upstream:
+            future = self.task_runner.submit(task, parameters, *edges_only(upstream.values()))
+        else:
+            future = self.task_runner.submit(task, parameters, list(upstream.values()))
         for task in unit:
             self.futures[task] = future
         self.in_flight += 1
@@ -464,6 +468,29 @@ class _Scheduler:
             self.idle.set()
         if self.in_flight == 0:
             self.idle.set()
+
+
+#: the ``wait_for`` of a task run whose upstream runs are done: one plain value, which Prefect
+#: resolves at once; it makes Prefect keep a ``wait_for`` entry in the run's inputs
+_NOTHING_TO_WAIT_FOR = (None,)
+
+
+def edges_only(upstream: Iterable[Any]) -> tuple[tuple[None], dict[str, set[Any]]]:
+    """``wait_for`` and ``dependencies`` for ``TaskRunner.submit`` of a task run whose
+    upstream task runs (their futures) are done: the server records the same edges as for
+    ``wait_for=upstream``, without the wait.
+
+    Prefect resolves each future of ``wait_for`` to its result before the run starts, a hop
+    to its event loop thread per future, which buys nothing when the scheduler submits a task
+    only once its upstreams are done. Measured (bench/README.md): the worker's CPU in that
+    step went from ~0.2 ms to ~0.04 ms per task run with one upstream; a chain of 200 and
+    the 500 reruns of the DAG after an edit took 0.92x the time. Used with the thread pool;
+    other task runners (Dask) get the futures as ``wait_for``.
+    """
+    from prefect.client.schemas.objects import TaskRunResult
+
+    return _NOTHING_TO_WAIT_FOR, {"wait_for": {TaskRunResult(id=f.task_run_id)
+                                               for f in upstream}}
 
 
 def _raised(state: Any) -> BaseException | None:
