@@ -318,14 +318,15 @@ class _Scheduler:
                            [asset_key(t) for t in unit], inputs, external,
                            [s.decision is Decision.DOWNLOAD for s in steps])
         register(run_unit)
-        task = self.prefect_task(type(unit[0]), len(unit) > 1)
+        prefect_task = self.prefect_task(type(unit[0]), len(unit) > 1)
         parameters = run_unit.parameters(carry=not self.in_threads)
         # the flow run's task runner, as Task.submit would: the luisy task's parameters may
         # be named like submit's own keywords (wait_for, return_state)
         if self.in_threads and upstream:
-            future = self.task_runner.submit(task, parameters, *edges_only(upstream.values()))
+            future = self.task_runner.submit(prefect_task, parameters,
+                                             *edges_only(upstream.values()))
         else:
-            future = self.task_runner.submit(task, parameters, list(upstream.values()))
+            future = self.task_runner.submit(prefect_task, parameters, list(upstream.values()))
         for task in unit:
             self.futures[task] = future
         self.in_flight += 1
@@ -484,7 +485,7 @@ def edges_only(upstream: Iterable[Any]) -> tuple[tuple[None], dict[str, set[Any]
     to its event loop thread per future, which buys nothing when the scheduler submits a task
     only once its upstreams are done. Measured (bench/README.md): the worker's CPU in that
     step went from ~0.2 ms to ~0.04 ms per task run with one upstream; a chain of 200 and
-    the 500 reruns of the DAG after an edit took 0.92x the time. Used with the thread pool;
+    the 500 reruns of the DAG after an edit took 0.89-0.92x the time. Used with the thread pool;
     other task runners (Dask) get the futures as ``wait_for``.
     """
     from prefect.client.schemas.objects import TaskRunResult
