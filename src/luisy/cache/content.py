@@ -28,6 +28,11 @@ from luisy.targets.written import ALGORITHM, Written
 FIELD = "content"
 
 
+def checksum(digest: str) -> str:
+    """The checksum recorded for bytes of hex digest ``digest``: ``sha256:<hex>``."""
+    return f"{ALGORITHM}:{digest}"
+
+
 def file_digest(path: str) -> str:
     with open(path, "rb") as fh:
         if hasattr(hashlib, "file_digest"):  # Python 3.11+: reads into one buffer
@@ -63,8 +68,7 @@ def _folder_digest(path: str) -> str:
 def path_checksum(path: str) -> str:
     """``sha256:<hex>`` of the file or folder at ``path`` (a folder: of its files' paths and
     bytes)."""
-    digest = _folder_digest(path) if os.path.isdir(path) else file_digest(path)
-    return f"{ALGORITHM}:{digest}"
+    return checksum(_folder_digest(path) if os.path.isdir(path) else file_digest(path))
 
 
 def content_checksum(target: Target) -> str | None:
@@ -88,11 +92,11 @@ def with_content(record: Record, target: Target, written: Written | None = None)
     ``written``: what the write that put the bytes there now took of them (their digest), so
     they are not read again."""
     if written is not None:
-        return record.with_details({FIELD: f"{ALGORITHM}:{written.digest}"})
-    checksum = content_checksum(target)
-    if checksum is None:
+        return record.with_details({FIELD: checksum(written.digest)})
+    found = content_checksum(target)
+    if found is None:
         return record
-    return record.with_details({FIELD: checksum})
+    return record.with_details({FIELD: found})
 
 
 def recorded_content(details: dict | None) -> str | None:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from luisy.cache.content import ALGORITHM, digest_of_parts, file_digest, files_below
+from luisy.cache.content import checksum, digest_of_parts, file_digest, files_below
 from luisy.errors import DataVersionError, LuisyError, TargetError
 from luisy.targets.base import Target
 from luisy.tasks.base import ExternalTask, Task
@@ -111,7 +111,7 @@ def _file(path: str, mode: object, old: Mapping[str, Any]) -> Observed:
         return Observed(f"mtime:{stat[0]}:{stat[1]}")
     if old.get("stat") == stat and isinstance(old.get("version"), str):
         return Observed(old["version"], dict(old))
-    version = f"{ALGORITHM}:{file_digest(path)}"
+    version = checksum(file_digest(path))
     return Observed(version, {"stat": stat, "version": version})
 
 
@@ -130,7 +130,7 @@ def _folder(path: str, mode: object, old: Mapping[str, Any]) -> Observed:
     if mode == "mtime":
         parts = ((rel, f"{s}:{m}") for rel, (s, m, _) in files.items())
         return Observed(f"mtime:{digest_of_parts(parts)}")
-    version = f"{ALGORITHM}:{digest_of_parts((rel, f[2]) for rel, f in files.items())}"
+    version = checksum(digest_of_parts((rel, f[2]) for rel, f in files.items()))
     return Observed(version, {"files": files, "version": version})
 
 
