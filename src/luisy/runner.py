@@ -600,10 +600,10 @@ def _no_nested_submit_warning(runner: Any) -> None:
 _BUILDS: dict[str, tuple] = {}
 
 
-def luisy_build(build: str) -> Any:
-    """The flow function of ``build()``. A failed build ends its flow run Failed with the
-    summary as its message, returned as a state, not raised: raised, Prefect would log it
-    again with a traceback of luisy's scheduler, after the failed task's own."""
+def _run_build(build: str) -> Any:
+    """What the flow function of ``build()`` does. A failed build ends its flow run Failed
+    with the summary as its message, returned as a state, not raised: raised, Prefect would
+    log it again with a traceback of luisy's scheduler, after the failed task's own."""
     plan, summary, workers, progress, report_complete, group_size, publisher = _BUILDS[build]
     try:
         run_in_current_flow(plan, summary, workers, progress, report_complete,
@@ -613,6 +613,20 @@ def luisy_build(build: str) -> Any:
 
         return Failed(message=str(exc))
     return None
+
+
+def _flow_function(build: str) -> Callable[[], Any]:
+    """The flow function of one ``build()``: no parameters, the build's id in its closure.
+
+    A flow with parameters costs Prefect their JSON schema when the flow is made and their
+    serialisation when its run is created, which imports FastAPI's encoders: ~0.1-0.15 s in
+    the first build of a process, ~6 % of a 200-task chain (bench/README.md). A build's id
+    is nothing a user wants to see among the flow run's parameters anyway.
+    """
+    def luisy_build() -> Any:
+        return _run_build(build)
+
+    return luisy_build
 
 
 def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
@@ -638,7 +652,7 @@ def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
                          publisher)
 
     runner_flow = flow(
-        luisy_build,
+        _flow_function(build_id),
         name=root.get_flow_name(),
         flow_run_name=lambda: str(root),
         task_runner=task_runner or ThreadPoolTaskRunner(max_workers=max(1, workers)),
@@ -652,7 +666,7 @@ def run_flow(plan: Plan, summary: BuildSummary, workers: int = 1,
         # watched from before the flow run starts until after its last API call
         with own_client_settings(), watching(), SyncClientContext.get_or_create():
             try:
-                state = runner_flow(build=build_id, return_state=True)
+                state = runner_flow(return_state=True)
             finally:
                 publisher.wait()
     except Exception:

@@ -83,6 +83,8 @@ def test_task_runs_show_the_luisy_parameters_and_keep_their_edges(prices):
     assert upstream_ids(report) == {runs["CleanSales(month=2024-01, min_quantity=2)"].id,
                                     runs["CleanSales(month=2024-02, min_quantity=2)"].id}
     assert root.read() == {"2024-01": 2, "2024-02": 2}
+    # the flow run's own parameters: none (a build's internal id is nothing to show)
+    assert flow_run(summary.flow_run_id).parameters == {}
 
 
 def test_grouped_task_runs_show_their_members_and_materialise_each(prices, working_dir):
