@@ -23,8 +23,6 @@ import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import portalocker
-
 from luisy.errors import LuisyError
 
 try:
@@ -86,6 +84,10 @@ class OutputLocks:
 
     @contextmanager
     def _file(self, folder: str, rel_path: str) -> Iterator[None]:
+        # imported here, where it is used: importing portalocker imports redis when that is
+        # installed (Prefect's pydocket installs it), ~70 ms of every `import luisy`
+        import portalocker
+
         locks = self._ready(os.path.join(folder, LOCKS_DIR))
         name = hashlib.sha1(rel_path.encode()).hexdigest()
         with open(os.path.join(locks, f"{name}.lock"), "a") as fh:
